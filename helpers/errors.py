@@ -1,0 +1,42 @@
+"""The few typed errors of the workbook; each message names the input and the fix."""
+
+from __future__ import annotations
+
+
+class WorkbookError(Exception):
+    """Base class of every error raised on purpose by ``helpers``."""
+
+
+class SettingsError(WorkbookError):
+    """A host is unknown or a variable it needs is missing."""
+
+
+class InputError(WorkbookError, ValueError):
+    """A file or value given to an encoder cannot be used as it is."""
+
+
+class UnsupportedFormatError(InputError):
+    """The bytes are not in a format that can be sent or converted."""
+
+
+class TooLargeError(InputError):
+    """The input is over a size limit of the service."""
+
+
+class PdfError(InputError):
+    """A PDF is encrypted, corrupt, empty, or a page is out of range."""
+
+
+class UnknownModelError(WorkbookError, ValueError):
+    """No token formula is known for a model name."""
+
+
+__all__ = [
+    "InputError",
+    "PdfError",
+    "SettingsError",
+    "TooLargeError",
+    "UnknownModelError",
+    "UnsupportedFormatError",
+    "WorkbookError",
+]
