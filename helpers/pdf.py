@@ -1,0 +1,187 @@
+"""PDF pages rendered to image attachments with PyMuPDF, lazily, one page at a time."""
+
+from __future__ import annotations
+
+import math
+import re
+import warnings
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import pymupdf
+
+from .attachments import Attachment
+from .errors import InputError, PdfError
+
+FORMATS = ("png", "jpeg")
+#: Pixels per rendered page at most (about 4096 x 4096); larger pages are rendered at a lower dpi.
+MAX_PAGE_PIXELS = 16_777_216
+
+
+def parse_pages(spec: str | int | list[int] | range | None, count: int) -> list[int]:
+    """Turn ``"1-3,7"`` (1-based, inclusive), an int or a list into page numbers of a ``count``-page PDF."""
+    if spec is None:
+        return list(range(1, count + 1))
+    if isinstance(spec, int):
+        numbers = [spec]
+    elif isinstance(spec, str):
+        numbers = []
+        for part in (p.strip() for p in spec.split(",")):
+            match = re.fullmatch(r"(\d+)(?:\s*-\s*(\d+)?)?", part)
+            if not match:
+                raise PdfError(f"pages={spec!r}: {part!r} is not a page or range; write e.g. '1-3,7' or '5-'.")
+            first = int(match.group(1))
+            last = first if "-" not in part else int(match.group(2) or count)
+            if last < first:
+                raise PdfError(f"pages={spec!r}: range {part!r} runs backwards; write it as '{last}-{first}'.")
+            numbers.extend(range(first, last + 1))
+    else:
+        numbers = [int(n) for n in spec]
+    bad = [n for n in numbers if not 1 <= n <= count]
+    if bad:
+        raise PdfError(f"pages={spec!r}: page {bad[0]} is out of range; this PDF has pages 1 to {count}.")
+    return numbers
+
+
+def _open(source: str | Path | bytes, password: str | None) -> pymupdf.Document:
+    name = "the PDF bytes" if isinstance(source, bytes | bytearray) else repr(str(source))
+    if not isinstance(source, bytes | bytearray) and not Path(source).is_file():
+        raise InputError(f"PDF file {name} does not exist; check the path.")
+    try:
+        doc = (
+            pymupdf.open(stream=bytes(source), filetype="pdf")
+            if isinstance(source, bytes | bytearray)
+            else pymupdf.open(Path(source), filetype="pdf")
+        )
+    except (pymupdf.FileDataError, RuntimeError, ValueError) as exc:
+        raise PdfError(f"{name} is not a readable PDF ({exc}). Check that the file is a complete PDF.") from exc
+    if doc.needs_pass:
+        if password is None:
+            doc.close()
+            raise PdfError(f"{name} is encrypted; pass password='...' to open it.")
+        if not doc.authenticate(password):
+            doc.close()
+            raise PdfError(f"The password given for {name} is wrong; check it and try again.")
+    if doc.page_count == 0:
+        doc.close()
+        raise PdfError(f"{name} has no pages; use a PDF with at least one page.")
+    return doc
+
+
+def _render(doc: pymupdf.Document, number: int, dpi: int, fmt: str, jpeg_quality: int, max_pixels: int) -> bytes:
+    page = doc[number - 1]
+    zoom = dpi / 72
+    width, height = page.rect.width * zoom, page.rect.height * zoom
+    if width * height > max_pixels:
+        zoom *= math.sqrt(max_pixels / (width * height))
+        warnings.warn(
+            f"Page {number} at {dpi} dpi would be {int(width)}x{int(height)} pixels; rendered at "
+            f"{int(zoom * 72)} dpi to stay under max_pixels={max_pixels}.",
+            stacklevel=4,
+        )
+    pixmap = page.get_pixmap(matrix=pymupdf.Matrix(zoom, zoom), alpha=False)
+    return pixmap.tobytes("jpeg", jpg_quality=jpeg_quality) if fmt == "jpeg" else pixmap.tobytes("png")
+
+
+_worker_doc: pymupdf.Document | None = None
+
+
+def _worker_open(source: str | bytes, password: str | None) -> None:
+    global _worker_doc
+    _worker_doc = _open(source, password)
+
+
+def _worker_render(args: tuple[int, int, str, int, int]) -> bytes:
+    assert _worker_doc is not None
+    return _render(_worker_doc, *args)
+
+
+class PdfPages:
+    """The pages of a PDF as image attachments, rendered only when iterated or indexed.
+
+    ``len()`` is the number of selected pages; iterating renders one page at a time
+    (memory stays flat however many pages there are); ``pages[i]`` renders one page.
+    """
+
+    def __init__(
+        self,
+        source: str | Path | bytes,
+        *,
+        dpi: int = 150,
+        pages: str | int | list[int] | range | None = None,
+        fmt: str = "png",
+        password: str | None = None,
+        jpeg_quality: int = 85,
+        max_pixels: int = MAX_PAGE_PIXELS,
+        progress: bool | None = None,
+        workers: int = 1,
+    ) -> None:
+        if fmt not in FORMATS:
+            raise InputError(f"fmt={fmt!r} is not supported; use 'png' or 'jpeg'.")
+        if not 18 <= dpi <= 1200:
+            raise InputError(f"dpi={dpi} is out of range; use 18 to 1200 (150 reads well, 72 is blurry).")
+        if workers < 1:
+            raise InputError(f"workers={workers} must be at least 1.")
+        self.source = source if isinstance(source, bytes | bytearray) else str(source)
+        self.name = "document" if isinstance(source, bytes | bytearray) else Path(source).stem
+        self.dpi, self.fmt, self.password = dpi, fmt, password
+        self.jpeg_quality, self.max_pixels = jpeg_quality, max_pixels
+        self.progress, self.workers = progress, workers
+        with _open(self.source, password) as doc:
+            self.page_count = doc.page_count
+        self.numbers = parse_pages(pages, self.page_count)
+
+    def __len__(self) -> int:
+        return len(self.numbers)
+
+    def __repr__(self) -> str:
+        return f"PdfPages({self.name!r}, pages={len(self)} of {self.page_count}, dpi={self.dpi}, fmt={self.fmt!r})"
+
+    def _attachment(self, number: int, data: bytes) -> Attachment:
+        ext = "jpg" if self.fmt == "jpeg" else "png"
+        return Attachment(content=data, name=f"{self.name}-page{number}.{ext}")
+
+    def __getitem__(self, index: int) -> Attachment:
+        number = self.numbers[index]
+        with _open(self.source, self.password) as doc:
+            return self._attachment(number, self._render_one(doc, number))
+
+    def _render_one(self, doc: pymupdf.Document, number: int) -> bytes:
+        return _render(doc, number, self.dpi, self.fmt, self.jpeg_quality, self.max_pixels)
+
+    def __iter__(self) -> Iterator[Attachment]:
+        show = self.progress if self.progress is not None else len(self) > 3
+        bar = None
+        if show:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=len(self), desc=f"{self.name} at {self.dpi} dpi", unit="page")
+        try:
+            for number, data in zip(self.numbers, self._rendered(), strict=True):
+                if bar is not None:
+                    bar.update(1)
+                yield self._attachment(number, data)
+        finally:
+            if bar is not None:
+                bar.close()
+
+    def _rendered(self) -> Iterator[bytes]:
+        if self.workers == 1 or len(self) < 2:
+            with _open(self.source, self.password) as doc:
+                for number in self.numbers:
+                    yield self._render_one(doc, number)
+            return
+        # PyMuPDF is not thread-safe: use processes, each with the document open once.
+        # map() with a small chunk size keeps only a few rendered pages in flight.
+        jobs = ((n, self.dpi, self.fmt, self.jpeg_quality, self.max_pixels) for n in self.numbers)
+        with ProcessPoolExecutor(self.workers, initializer=_worker_open, initargs=(self.source, self.password)) as pool:
+            yield from pool.map(_worker_render, jobs, chunksize=1)
+
+
+def pdf_pages(source: str | Path | bytes, **options: object) -> PdfPages:
+    """Render the pages of a PDF to image attachments, lazily. See :class:`PdfPages` for the options.
+
+    >>> pages = pdf_pages("data/report.pdf", dpi=100, pages="1-2")  # doctest: +SKIP
+    """
+    return PdfPages(source, **options)  # type: ignore[arg-type]
