@@ -22,7 +22,9 @@ _MIME_NORMAL = {
     "audio/x-m4a": "audio/mp4",
 }
 
-_DATA_URL = re.compile(r"^data:(?P<mime>[\w.+-]+/[\w.+-]+)?(?P<params>(;[\w-]+=[^;,]*)*)(?P<b64>;base64)?,(?P<data>.*)$", re.S)
+_DATA_URL = re.compile(
+    r"^data:(?P<mime>[\w.+-]+/[\w.+-]+)?(?P<params>(;[\w-]+=[^;,]*)*)(?P<b64>;base64)?,(?P<data>.*)$", re.S
+)
 
 #: Bytes read from a URL when an attachment given by URL needs its content.
 URL_FETCH_LIMIT = 50 * 1024 * 1024
@@ -56,7 +58,9 @@ def parse_data_url(url: str) -> tuple[str | None, bytes]:
     try:
         data = base64.b64decode(match.group("data"), validate=True)
     except (binascii.Error, ValueError) as exc:
-        raise InputError(f"The base64 data in {_shorten(url)!r} is not valid ({exc}); re-encode the file.") from exc
+        raise InputError(
+            f"The base64 data in {_shorten(url)!r} is not valid ({exc}); re-encode the file."
+        ) from exc
     return match.group("mime"), data
 
 
@@ -98,7 +102,9 @@ class Attachment:
             else:
                 self.name = self.name or (self.url.rsplit("/", 1)[-1].split("?")[0] or "download")
         if self.content is not None and not isinstance(self.content, bytes | bytearray | memoryview):
-            raise InputError(f"content= must be bytes, not {type(self.content).__name__}; read the file in 'rb' mode.")
+            raise InputError(
+                f"content= must be bytes, not {type(self.content).__name__}; read the file in 'rb' mode."
+            )
         if self.content is not None:
             self.content = bytes(self.content)
             self.name = self.name or "attachment"
@@ -183,8 +189,12 @@ def _fetch(url: str) -> bytes:
             for chunk in response.iter_bytes():
                 total += len(chunk)
                 if total > URL_FETCH_LIMIT:
-                    raise TooLargeError(f"{url!r} is larger than {URL_FETCH_LIMIT // 1048576} MB; download a smaller file.")
+                    raise TooLargeError(
+                        f"{url!r} is larger than {URL_FETCH_LIMIT // 1048576} MB; download a smaller file."
+                    )
                 chunks.append(chunk)
     except httpx.HTTPError as exc:
-        raise InputError(f"Could not download {url!r}: {exc}. Check the URL or save the file and pass its path.") from exc
+        raise InputError(
+            f"Could not download {url!r}: {exc}. Check the URL or save the file and pass its path."
+        ) from exc
     return b"".join(chunks)

@@ -10,6 +10,7 @@ from .attachments import Attachment
 from .errors import UnsupportedFormatError
 from .limits import AUDIO_MIME_TYPES, MAX_AUDIO_BYTES
 
+
 def audio_format(source: Attachment | str | bytes) -> str:
     """The ``input_audio`` format of an attachment: ``"wav"`` or ``"mp3"``; raise for others."""
     att = Attachment.coerce(source)
@@ -72,7 +73,9 @@ def to_wav(source: Attachment | str | bytes) -> Attachment:
                     for chunk in resampler.resample(frame):
                         wav.mux(wav_stream.encode(chunk))
             except av.error.FFmpegError as exc:
-                raise UnsupportedFormatError(f"{att.name!r} is damaged ({exc}); re-export the recording.") from exc
+                raise UnsupportedFormatError(
+                    f"{att.name!r} is damaged ({exc}); re-export the recording."
+                ) from exc
             for chunk in resampler.resample(None):
                 wav.mux(wav_stream.encode(chunk))
             wav.mux(wav_stream.encode(None))

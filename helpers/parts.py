@@ -70,7 +70,9 @@ def chat_content(text: str | None, *attachments: Source, detail: str = "auto") -
         elif part.kind == "image":
             out.append({"type": "image_url", "image_url": {"url": part.value, "detail": detail}})
         else:
-            out.append({"type": "input_audio", "input_audio": {"data": part.value, "format": part.audio_format}})
+            out.append(
+                {"type": "input_audio", "input_audio": {"data": part.value, "format": part.audio_format}}
+            )
     return out
 
 
@@ -89,7 +91,9 @@ def responses_content(text: str | None, *attachments: Source, detail: str = "aut
         elif part.kind == "image":
             out.append({"type": "input_image", "image_url": part.value, "detail": detail})
         else:
-            out.append({"type": "input_audio", "input_audio": {"data": part.value, "format": part.audio_format}})
+            out.append(
+                {"type": "input_audio", "input_audio": {"data": part.value, "format": part.audio_format}}
+            )
     return out
 
 

@@ -30,11 +30,15 @@ def parse_pages(spec: str | int | list[int] | range | None, count: int) -> list[
         for part in (p.strip() for p in spec.split(",")):
             match = re.fullmatch(r"(\d+)(?:\s*-\s*(\d+)?)?", part)
             if not match:
-                raise PdfError(f"pages={spec!r}: {part!r} is not a page or range; write e.g. '1-3,7' or '5-'.")
+                raise PdfError(
+                    f"pages={spec!r}: {part!r} is not a page or range; write e.g. '1-3,7' or '5-'."
+                )
             first = int(match.group(1))
             last = first if "-" not in part else int(match.group(2) or count)
             if last < first:
-                raise PdfError(f"pages={spec!r}: range {part!r} runs backwards; write it as '{last}-{first}'.")
+                raise PdfError(
+                    f"pages={spec!r}: range {part!r} runs backwards; write it as '{last}-{first}'."
+                )
             numbers.extend(range(first, last + 1))
     else:
         numbers = [int(n) for n in spec]
@@ -55,7 +59,9 @@ def _open(source: str | Path | bytes, password: str | None) -> pymupdf.Document:
             else pymupdf.open(Path(source), filetype="pdf")
         )
     except (pymupdf.FileDataError, RuntimeError, ValueError) as exc:
-        raise PdfError(f"{name} is not a readable PDF ({exc}). Check that the file is a complete PDF.") from exc
+        raise PdfError(
+            f"{name} is not a readable PDF ({exc}). Check that the file is a complete PDF."
+        ) from exc
     if doc.needs_pass:
         if password is None:
             doc.close()
@@ -69,7 +75,9 @@ def _open(source: str | Path | bytes, password: str | None) -> pymupdf.Document:
     return doc
 
 
-def _render(doc: pymupdf.Document, number: int, dpi: int, fmt: str, jpeg_quality: int, max_pixels: int) -> bytes:
+def _render(
+    doc: pymupdf.Document, number: int, dpi: int, fmt: str, jpeg_quality: int, max_pixels: int
+) -> bytes:
     page = doc[number - 1]
     zoom = dpi / 72
     width, height = page.rect.width * zoom, page.rect.height * zoom
@@ -175,7 +183,9 @@ class PdfPages:
         # PyMuPDF is not thread-safe: use processes, each with the document open once.
         # map() with a small chunk size keeps only a few rendered pages in flight.
         jobs = ((n, self.dpi, self.fmt, self.jpeg_quality, self.max_pixels) for n in self.numbers)
-        with ProcessPoolExecutor(self.workers, initializer=_worker_open, initargs=(self.source, self.password)) as pool:
+        with ProcessPoolExecutor(
+            self.workers, initializer=_worker_open, initargs=(self.source, self.password)
+        ) as pool:
             yield from pool.map(_worker_render, jobs, chunksize=1)
 
 
