@@ -1,0 +1,277 @@
+"""API_HOST -> a ready client and model name, for every host the notebooks run against.
+
+``connect()`` reads ``API_HOST`` and that host's variables from the environment and the nearest
+``.env`` (searched from the current directory upward; variables already set win). Every variable,
+its ``.env.sample`` line and its default live in one table, :data:`HOSTS`. Azure hosts are keyless
+unless a key is set (Entra tokens from azure-identity). No key or token appears in a repr or message.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import openai
+from azure.ai.inference import ChatCompletionsClient
+from azure.core.credentials import AzureKeyCredential, TokenCredential
+from azure.identity import AzureDeveloperCliCredential, DefaultAzureCredential, get_bearer_token_provider
+from dotenv import find_dotenv, load_dotenv
+
+from .errors import SettingsError
+
+SCOPE = "https://cognitiveservices.azure.com/.default"
+#: Used by AzureOpenAI-style paths when AZURE_OPENAI_API_VERSION is "v1" (the default) or unset.
+CLASSIC_API_VERSION = "2024-10-21"
+_DATE_VERSION = re.compile(r"\d{4}-\d{2}-\d{2}(-preview)?")
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One variable of a host and its ``.env.sample`` value.
+
+    ``need`` is ``required`` (unset raises SettingsError), ``default`` (unset means ``sample``) or
+    ``optional`` (unset means None; commented out in ``.env.sample``).
+    """
+
+    name: str
+    sample: str
+    need: Literal["required", "default", "optional"] = "default"
+
+    @property
+    def sample_line(self) -> str:
+        """This variable's line in ``.env.sample`` (without the ``# `` of optional ones)."""
+        return f"{self.name}={self.sample}"
+
+
+@dataclass(repr=False, eq=False)
+class Host:
+    """A ready connection to one host, as returned by :func:`connect`.
+
+    ``name`` is the host kind, ``model`` the model or deployment to pass as ``model=``,
+    ``token_model`` the model family for ``helpers.tokens.image_tokens``, ``endpoint`` the base URL.
+    The properties ``client``, ``audio_model`` and ``inference`` raise SettingsError on a host
+    that has no such thing; the other fields are set by :func:`connect`.
+    """
+
+    name: str
+    model: str
+    token_model: str
+    endpoint: str
+    openai_client: openai.OpenAI | None = None
+    whisper: str | None = None
+    make_inference: Callable[[], ChatCompletionsClient] | None = None
+    no_client: str = ""
+    _inference: ChatCompletionsClient | None = None
+
+    @property
+    def client(self) -> openai.OpenAI:
+        """An ``openai.OpenAI`` (or ``AzureOpenAI``) for chat completions, responses and audio."""
+        if self.openai_client is None:
+            raise SettingsError(self.no_client)
+        return self.openai_client
+
+    @property
+    def audio_model(self) -> str:
+        """The Whisper model or deployment to pass as ``model=`` to ``client.audio``."""
+        if self.whisper is None:
+            raise SettingsError(_unsupported(self.name, "Whisper (audio transcription) model", "audio"))
+        return self.whisper
+
+    @property
+    def inference(self) -> ChatCompletionsClient:
+        """An azure-ai-inference ``ChatCompletionsClient`` for this host, created once on first use."""
+        if self.make_inference is None:
+            raise SettingsError(_unsupported(self.name, "azure-ai-inference endpoint", "inference"))
+        if self._inference is None:
+            self._inference = self.make_inference()
+        return self._inference
+
+    def describe(self) -> str:
+        """One line naming the host, the model and the endpoint (never a key)."""
+        return f"{self.name} host: model {self.model} at {self.endpoint}"
+
+    __str__ = describe
+
+    def __repr__(self) -> str:
+        return f"Host(name={self.name!r}, model={self.model!r}, endpoint={self.endpoint!r})"
+
+
+def _auth(key: str | None, v: dict[str, Any]) -> tuple[str | Callable[[], str], dict[str, Any]]:
+    """(openai ``api_key``, ChatCompletionsClient auth kwargs) for ``key``, or keyless Entra if None."""
+    if key:
+        return key, {"credential": AzureKeyCredential(key)}
+    credential: TokenCredential = (
+        AzureDeveloperCliCredential(tenant_id=v["AZURE_TENANT_ID"])
+        if v["AZURE_TENANT_ID"]
+        else DefaultAzureCredential()
+    )
+    provider = get_bearer_token_provider(credential, SCOPE)
+    return provider, {"credential": credential, "credential_scopes": [SCOPE]}
+
+
+def _lazy(endpoint: str, model: str, **auth: Any) -> Callable[[], ChatCompletionsClient]:
+    return lambda: ChatCompletionsClient(endpoint=endpoint, model=model, **auth)
+
+
+def _local(v: dict[str, Any]) -> Host:
+    root = v["LOCAL_ENDPOINT"]
+    if not root:
+        from helpers.local.server import ensure_started  # the one import of local/ outside local/
+
+        root = ensure_started(api_key=v["LOCAL_API_KEY"])
+    root = root.rstrip("/").removesuffix("/v1")
+    key, model = v["LOCAL_API_KEY"] or "local", v["LOCAL_MODEL"]
+    make = _lazy(f"{root}/models", model, credential=AzureKeyCredential(key))
+    return Host("local", model, "gpt-4o", root, openai.OpenAI(base_url=f"{root}/v1", api_key=key), model, make)
+
+
+def _azure(v: dict[str, Any]) -> Host:
+    endpoint, deployment = v["AZURE_OPENAI_ENDPOINT"].rstrip("/"), v["AZURE_OPENAI_DEPLOYMENT"]
+    version = v["AZURE_OPENAI_API_VERSION"]
+    if version != "v1" and not _DATE_VERSION.fullmatch(version):
+        raise SettingsError(
+            f"The azure host needs AZURE_OPENAI_API_VERSION to be v1 (the v1 API) or a date like "
+            f"{CLASSIC_API_VERSION} (the classic deployment path), not {version!r}."
+        )
+    api_key, auth = _auth(v["AZURE_OPENAI_API_KEY"], v)
+    client: openai.OpenAI
+    if version == "v1":
+        client = openai.OpenAI(base_url=f"{endpoint}/openai/v1/", api_key=api_key)
+        version = CLASSIC_API_VERSION  # for the inference client, which always needs a date
+    else:  # no azure_deployment=: AzureOpenAI puts /deployments/{model=} in the path, so audio works too
+        cred = {"api_key": api_key} if isinstance(api_key, str) else {"azure_ad_token_provider": api_key}
+        client = openai.AzureOpenAI(azure_endpoint=endpoint, api_version=version, **cred)
+    make = _lazy(f"{endpoint}/openai/deployments/{deployment}", deployment, api_version=version, **auth)
+    whisper = v["AZURE_OPENAI_WHISPER_DEPLOYMENT"]
+    return Host("azure", deployment, v["AZURE_OPENAI_TOKEN_MODEL"], endpoint, client, whisper, make)
+
+
+def _foundry(v: dict[str, Any]) -> Host:
+    endpoint, model = v["AZURE_AI_ENDPOINT"].rstrip("/"), v["AZURE_AI_MODEL"]
+    api_key, auth = _auth(v["AZURE_AI_API_KEY"], v)
+    client, why = None, ""
+    if endpoint.endswith("/models"):  # https://NAME.services.ai.azure.com/models -> .../openai/v1/
+        client = openai.OpenAI(base_url=f"{endpoint.removesuffix('/models')}/openai/v1/", api_key=api_key)
+    else:
+        why = (
+            "The foundry host has no openai client: AZURE_AI_ENDPOINT does not end in /models, so the "
+            "OpenAI-compatible path of its resource cannot be derived. Use host.inference instead."
+        )
+    make = _lazy(endpoint, model, **auth)
+    return Host("foundry", model, v["AZURE_AI_TOKEN_MODEL"], endpoint, client, None, make, why)
+
+
+def _github(v: dict[str, Any]) -> Host:
+    endpoint, model, token = v["GITHUB_ENDPOINT"].rstrip("/"), v["GITHUB_MODEL"], v["GITHUB_TOKEN"]
+    client = openai.OpenAI(base_url=endpoint, api_key=token)
+    make = _lazy(endpoint, model, credential=AzureKeyCredential(token))
+    return Host("github", model, model.rsplit("/", 1)[-1], endpoint, client, None, make)  # openai/gpt-4o
+
+
+def _openai(v: dict[str, Any]) -> Host:
+    endpoint, model = v["OPENAI_BASE_URL"].rstrip("/"), v["OPENAI_MODEL"]
+    client = openai.OpenAI(base_url=endpoint, api_key=v["OPENAI_API_KEY"])
+    return Host("openai", model, model, endpoint, client, "whisper-1")
+
+
+def _ollama(v: dict[str, Any]) -> Host:
+    endpoint, model = v["OLLAMA_ENDPOINT"].rstrip("/"), v["OLLAMA_MODEL"]
+    return Host("ollama", model, "gpt-4o", endpoint, openai.OpenAI(base_url=endpoint, api_key="ollama"))
+
+
+@dataclass(frozen=True)
+class HostKind:
+    """A row of :data:`HOSTS`: its ``.env.sample`` comment, variables, builder, and extras offered."""
+
+    comment: str
+    settings: tuple[Setting, ...]
+    build: Callable[[dict[str, Any]], Host]
+    offers: tuple[str, ...] = ()
+
+
+_TENANT = Setting("AZURE_TENANT_ID", "YOUR-TENANT-ID", "optional")
+
+#: The one table of hosts and their variables, in .env.sample order.
+HOSTS: dict[str, HostKind] = {
+    "local": HostKind("Local host (default): this project's offline server, started on a free port", (
+        Setting("LOCAL_ENDPOINT", "http://127.0.0.1:8000", "optional"),
+        Setting("LOCAL_API_KEY", "YOUR-LOCAL-KEY", "optional"),
+        Setting("LOCAL_MODEL", "local-multimodal"),
+    ), _local, ("inference", "audio")),
+    "azure": HostKind("Azure OpenAI: keyless (azd auth login) unless AZURE_OPENAI_API_KEY is set", (
+        Setting("AZURE_OPENAI_ENDPOINT", "https://YOUR-RESOURCE.openai.azure.com", "required"),
+        Setting("AZURE_OPENAI_DEPLOYMENT", "YOUR-CHAT-DEPLOYMENT", "required"),
+        Setting("AZURE_OPENAI_API_VERSION", "v1"),
+        Setting("AZURE_OPENAI_WHISPER_DEPLOYMENT", "whisper"),
+        Setting("AZURE_OPENAI_TOKEN_MODEL", "gpt-4o"),
+        Setting("AZURE_OPENAI_API_KEY", "YOUR-AZURE-OPENAI-KEY", "optional"),
+        _TENANT,
+    ), _azure, ("inference", "audio")),
+    "foundry": HostKind("Azure AI Foundry Models: keyless unless AZURE_AI_API_KEY is set", (
+        Setting("AZURE_AI_ENDPOINT", "https://YOUR-RESOURCE.services.ai.azure.com/models", "required"),
+        Setting("AZURE_AI_MODEL", "YOUR-MODEL-DEPLOYMENT", "required"),
+        Setting("AZURE_AI_TOKEN_MODEL", "gpt-4o"),
+        Setting("AZURE_AI_API_KEY", "YOUR-AZURE-AI-KEY", "optional"),
+        _TENANT,
+    ), _foundry, ("inference",)),
+    "github": HostKind("GitHub Models: a token with the models:read permission", (
+        Setting("GITHUB_TOKEN", "YOUR-GITHUB-TOKEN", "required"),
+        Setting("GITHUB_MODEL", "openai/gpt-4o"),
+        Setting("GITHUB_ENDPOINT", "https://models.github.ai/inference"),
+    ), _github, ("inference",)),
+    "openai": HostKind("OpenAI", (
+        Setting("OPENAI_API_KEY", "YOUR-OPENAI-KEY", "required"),
+        Setting("OPENAI_MODEL", "gpt-4o"),
+        Setting("OPENAI_BASE_URL", "https://api.openai.com/v1"),
+    ), _openai, ("audio",)),
+    "ollama": HostKind("Ollama: a vision model, e.g. after `ollama pull llava`", (
+        Setting("OLLAMA_ENDPOINT", "http://localhost:11434/v1"),
+        Setting("OLLAMA_MODEL", "llava"),
+    ), _ollama),
+}
+
+
+def _unsupported(host: str, what: str, offer: str) -> str:
+    others = ", ".join(name for name, kind in HOSTS.items() if offer in kind.offers)
+    return f"The {host} host has no {what}; hosts with one: {others}. Choose one with API_HOST in .env."
+
+
+def _read(host: str, setting: Setting) -> str | None:
+    """The value of ``setting``; SettingsError if it is required and unset, or still a placeholder."""
+    value = os.environ.get(setting.name, "").strip() or None
+    if value is not None and value == setting.sample and "YOUR-" in value:
+        raise SettingsError(
+            f"The {host} host needs {setting.name}, but it still has the placeholder value of "
+            f".env.sample ({setting.sample_line}): put in your own value."
+        )
+    if value is None and setting.need == "required":
+        raise SettingsError(
+            f"The {host} host needs {setting.name}, which is not set. Copy this line from .env.sample "
+            f"to .env in the repo root and put in your value: {setting.sample_line}"
+        )
+    return setting.sample if value is None and setting.need == "default" else value
+
+
+def connect(host: str | None = None) -> Host:
+    """Return a ready :class:`Host` for ``host`` (default: API_HOST from the environment, else local).
+
+    Loads the nearest ``.env`` first, from the current directory upward; variables already in the
+    environment win. Raises SettingsError for an unknown host or a missing or placeholder variable.
+    """
+    dotenv_path = find_dotenv(usecwd=True)
+    if dotenv_path:
+        load_dotenv(dotenv_path, override=False)
+    name = (host or os.environ.get("API_HOST") or "local").strip().lower()
+    if name not in HOSTS:
+        raise SettingsError(
+            f"Unknown API_HOST {name!r}. Valid hosts: {', '.join(HOSTS)}. "
+            "Set API_HOST in .env (see .env.sample) or pass connect(host=...)."
+        )
+    kind = HOSTS[name]
+    return kind.build({setting.name: _read(name, setting) for setting in kind.settings})
+
+
+__all__ = ["HOSTS", "Host", "HostKind", "Setting", "connect"]
