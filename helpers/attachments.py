@@ -172,10 +172,17 @@ class Attachment:
         """Raise TooLargeError when the attachment is over ``limit`` bytes."""
         if self.size > limit:
             raise TooLargeError(
-                f"{what.capitalize()} {self.name!r} is {self.size / 1048576:.1f} MB; the limit is "
-                f"{limit / 1048576:.0f} MB. Make it smaller (resize, lower dpi or quality, or cut it) "
+                f"{what.capitalize()} {self.name!r} is {human_size(self.size)}; the limit is "
+                f"{human_size(limit)}. Make it smaller (resize, lower dpi or quality, or cut it) "
                 "or raise the limit if your service allows more."
             )
+
+
+def human_size(size: int) -> str:
+    """``20 MB``, ``3.5 MB``, ``812 KB`` or ``90 bytes``: sizes as people read them."""
+    if size >= 1048576:
+        return f"{size / 1048576:.1f}".removesuffix(".0") + " MB"
+    return f"{size / 1024:.0f} KB" if size >= 1024 else f"{size} bytes"
 
 
 def _fetch(url: str) -> bytes:

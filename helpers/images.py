@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from .attachments import Attachment
+from .attachments import Attachment, human_size
 from .errors import TooLargeError, UnsupportedFormatError
 from .limits import IMAGE_MIME_TYPES, MAX_IMAGE_BYTES
 from .tokens import check_detail, service_size
@@ -144,6 +144,6 @@ def check_image(att: Attachment, max_bytes: int = MAX_IMAGE_BYTES) -> None:
         )
     if att.size > max_bytes:
         raise TooLargeError(
-            f"Image {att.name!r} is {att.size / 1048576:.1f} MB; the limit is {max_bytes / 1048576:.0f} MB. "
+            f"Image {att.name!r} is {human_size(att.size)}; the limit is {human_size(max_bytes)}. "
             "Pass it through prepare_image() to resize it."
         )
