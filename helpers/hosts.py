@@ -2,8 +2,9 @@
 
 ``connect()`` reads ``API_HOST`` and that host's variables from the environment and the nearest
 ``.env`` (searched from the current directory upward; variables already set win). Every variable,
-its ``.env.sample`` line and its default live in one table, :data:`HOSTS`. Azure hosts are keyless
-unless a key is set (Entra tokens from azure-identity). No key or token appears in a repr or message.
+its ``.env.sample`` value and its default live in one table, :data:`SETTINGS`. Azure hosts are
+keyless unless a key is set (Entra tokens from azure-identity). No key or token appears in a repr
+or a message.
 """
 
 from __future__ import annotations
@@ -23,27 +24,56 @@ from dotenv import find_dotenv, load_dotenv
 from .errors import SettingsError
 
 SCOPE = "https://cognitiveservices.azure.com/.default"
-#: Used by AzureOpenAI-style paths when AZURE_OPENAI_API_VERSION is "v1" (the default) or unset.
+#: The api-version of the classic Azure OpenAI path, and of azure's inference client on the v1 API.
 CLASSIC_API_VERSION = "2024-10-21"
 _DATE_VERSION = re.compile(r"\d{4}-\d{2}-\d{2}(-preview)?")
 
 
 @dataclass(frozen=True)
 class Setting:
-    """One variable of a host and its ``.env.sample`` value.
+    """A row of :data:`SETTINGS`: the hosts (space-separated) that read a variable, its name, its
+    ``.env.sample`` value, and what unset means: SettingsError (``required``), the sample value
+    (``default``) or None (``optional``)."""
 
-    ``need`` is ``required`` (unset raises SettingsError), ``default`` (unset means ``sample``) or
-    ``optional`` (unset means None; commented out in ``.env.sample``).
-    """
-
+    hosts: str
     name: str
     sample: str
     need: Literal["required", "default", "optional"] = "default"
 
     @property
     def sample_line(self) -> str:
-        """This variable's line in ``.env.sample`` (without the ``# `` of optional ones)."""
+        """This variable's line in ``.env.sample`` (where it is commented out)."""
         return f"{self.name}={self.sample}"
+
+
+#: The one table of host variables, in .env.sample order.
+SETTINGS: tuple[Setting, ...] = (
+    Setting("local", "LOCAL_ENDPOINT", "http://127.0.0.1:8000", "optional"),
+    Setting("local", "LOCAL_API_KEY", "YOUR-LOCAL-KEY", "optional"),
+    Setting("local", "LOCAL_MODEL", "local-multimodal"),
+    Setting("azure", "AZURE_OPENAI_ENDPOINT", "https://YOUR-RESOURCE.openai.azure.com", "required"),
+    Setting("azure", "AZURE_OPENAI_DEPLOYMENT", "YOUR-CHAT-DEPLOYMENT", "required"),
+    Setting("azure", "AZURE_OPENAI_API_VERSION", "v1"),
+    Setting("azure", "AZURE_OPENAI_WHISPER_DEPLOYMENT", "whisper"),
+    Setting("azure", "AZURE_OPENAI_TOKEN_MODEL", "gpt-4o"),
+    Setting("azure", "AZURE_OPENAI_API_KEY", "YOUR-AZURE-OPENAI-KEY", "optional"),
+    Setting("azure foundry", "AZURE_TENANT_ID", "YOUR-TENANT-ID", "optional"),
+    Setting("foundry", "AZURE_AI_ENDPOINT", "https://YOUR-RESOURCE.services.ai.azure.com/models", "required"),
+    Setting("foundry", "AZURE_AI_MODEL", "YOUR-MODEL-DEPLOYMENT", "required"),
+    Setting("foundry", "AZURE_AI_TOKEN_MODEL", "gpt-4o"),
+    Setting("foundry", "AZURE_AI_API_KEY", "YOUR-AZURE-AI-KEY", "optional"),
+    Setting("github", "GITHUB_TOKEN", "YOUR-GITHUB-TOKEN", "required"),
+    Setting("github", "GITHUB_MODEL", "openai/gpt-4o"),
+    Setting("github", "GITHUB_ENDPOINT", "https://models.github.ai/inference"),
+    Setting("openai", "OPENAI_API_KEY", "YOUR-OPENAI-KEY", "required"),
+    Setting("openai", "OPENAI_MODEL", "gpt-4o"),
+    Setting("openai", "OPENAI_BASE_URL", "https://api.openai.com/v1"),
+    Setting("ollama", "OLLAMA_ENDPOINT", "http://localhost:11434/v1"),
+    Setting("ollama", "OLLAMA_MODEL", "llava"),
+)
+#: Hosts with an azure-ai-inference endpoint, and hosts with a Whisper (transcription) model.
+INFERENCE_HOSTS = ("local", "azure", "foundry", "github")
+AUDIO_HOSTS = ("local", "azure", "openai")
 
 
 @dataclass(repr=False, eq=False)
@@ -51,9 +81,9 @@ class Host:
     """A ready connection to one host, as returned by :func:`connect`.
 
     ``name`` is the host kind, ``model`` the model or deployment to pass as ``model=``,
-    ``token_model`` the model family for ``helpers.tokens.image_tokens``, ``endpoint`` the base URL.
-    The properties ``client``, ``audio_model`` and ``inference`` raise SettingsError on a host
-    that has no such thing; the other fields are set by :func:`connect`.
+    ``token_model`` the model family for ``helpers.tokens.image_tokens``, ``endpoint`` the base
+    URL. The properties ``client``, ``audio_model`` and ``inference`` raise SettingsError on a host
+    without one; the other fields are for :func:`connect`.
     """
 
     name: str
@@ -77,14 +107,14 @@ class Host:
     def audio_model(self) -> str:
         """The Whisper model or deployment to pass as ``model=`` to ``client.audio``."""
         if self.whisper is None:
-            raise SettingsError(_unsupported(self.name, "Whisper (audio transcription) model", "audio"))
+            raise SettingsError(_lacks(self.name, "Whisper (audio transcription) model", AUDIO_HOSTS))
         return self.whisper
 
     @property
     def inference(self) -> ChatCompletionsClient:
-        """An azure-ai-inference ``ChatCompletionsClient`` for this host, created once on first use."""
+        """An azure-ai-inference ``ChatCompletionsClient`` for this host, created on first use."""
         if self.make_inference is None:
-            raise SettingsError(_unsupported(self.name, "azure-ai-inference endpoint", "inference"))
+            raise SettingsError(_lacks(self.name, "azure-ai-inference endpoint", INFERENCE_HOSTS))
         if self._inference is None:
             self._inference = self.make_inference()
         return self._inference
@@ -99,17 +129,20 @@ class Host:
         return f"Host(name={self.name!r}, model={self.model!r}, endpoint={self.endpoint!r})"
 
 
+def _lacks(host: str, what: str, hosts: tuple[str, ...]) -> str:
+    others = ", ".join(hosts)
+    return f"The {host} host has no {what}; hosts with one: {others}. Choose one with API_HOST in .env."
+
+
 def _auth(key: str | None, v: dict[str, Any]) -> tuple[str | Callable[[], str], dict[str, Any]]:
     """(openai ``api_key``, ChatCompletionsClient auth kwargs) for ``key``, or keyless Entra if None."""
     if key:
         return key, {"credential": AzureKeyCredential(key)}
-    credential: TokenCredential = (
-        AzureDeveloperCliCredential(tenant_id=v["AZURE_TENANT_ID"])
-        if v["AZURE_TENANT_ID"]
-        else DefaultAzureCredential()
+    tenant = v["AZURE_TENANT_ID"]
+    cred: TokenCredential = (
+        AzureDeveloperCliCredential(tenant_id=tenant) if tenant else DefaultAzureCredential()
     )
-    provider = get_bearer_token_provider(credential, SCOPE)
-    return provider, {"credential": credential, "credential_scopes": [SCOPE]}
+    return get_bearer_token_provider(cred, SCOPE), {"credential": cred, "credential_scopes": [SCOPE]}
 
 
 def _lazy(endpoint: str, model: str, **auth: Any) -> Callable[[], ChatCompletionsClient]:
@@ -124,8 +157,9 @@ def _local(v: dict[str, Any]) -> Host:
         root = ensure_started(api_key=v["LOCAL_API_KEY"])
     root = root.rstrip("/").removesuffix("/v1")
     key, model = v["LOCAL_API_KEY"] or "local", v["LOCAL_MODEL"]
+    client = openai.OpenAI(base_url=f"{root}/v1", api_key=key)
     make = _lazy(f"{root}/models", model, credential=AzureKeyCredential(key))
-    return Host("local", model, "gpt-4o", root, openai.OpenAI(base_url=f"{root}/v1", api_key=key), model, make)
+    return Host("local", model, "gpt-4o", root, client, model, make)
 
 
 def _azure(v: dict[str, Any]) -> Host:
@@ -140,7 +174,7 @@ def _azure(v: dict[str, Any]) -> Host:
     client: openai.OpenAI
     if version == "v1":
         client = openai.OpenAI(base_url=f"{endpoint}/openai/v1/", api_key=api_key)
-        version = CLASSIC_API_VERSION  # for the inference client, which always needs a date
+        version = CLASSIC_API_VERSION  # for the inference client, which always sends a date
     else:  # no azure_deployment=: AzureOpenAI puts /deployments/{model=} in the path, so audio works too
         cred = {"api_key": api_key} if isinstance(api_key, str) else {"azure_ad_token_provider": api_key}
         client = openai.AzureOpenAI(azure_endpoint=endpoint, api_version=version, **cred)
@@ -182,61 +216,15 @@ def _ollama(v: dict[str, Any]) -> Host:
     return Host("ollama", model, "gpt-4o", endpoint, openai.OpenAI(base_url=endpoint, api_key="ollama"))
 
 
-@dataclass(frozen=True)
-class HostKind:
-    """A row of :data:`HOSTS`: its ``.env.sample`` comment, variables, builder, and extras offered."""
-
-    comment: str
-    settings: tuple[Setting, ...]
-    build: Callable[[dict[str, Any]], Host]
-    offers: tuple[str, ...] = ()
-
-
-_TENANT = Setting("AZURE_TENANT_ID", "YOUR-TENANT-ID", "optional")
-
-#: The one table of hosts and their variables, in .env.sample order.
-HOSTS: dict[str, HostKind] = {
-    "local": HostKind("Local host (default): this project's offline server, started on a free port", (
-        Setting("LOCAL_ENDPOINT", "http://127.0.0.1:8000", "optional"),
-        Setting("LOCAL_API_KEY", "YOUR-LOCAL-KEY", "optional"),
-        Setting("LOCAL_MODEL", "local-multimodal"),
-    ), _local, ("inference", "audio")),
-    "azure": HostKind("Azure OpenAI: keyless (azd auth login) unless AZURE_OPENAI_API_KEY is set", (
-        Setting("AZURE_OPENAI_ENDPOINT", "https://YOUR-RESOURCE.openai.azure.com", "required"),
-        Setting("AZURE_OPENAI_DEPLOYMENT", "YOUR-CHAT-DEPLOYMENT", "required"),
-        Setting("AZURE_OPENAI_API_VERSION", "v1"),
-        Setting("AZURE_OPENAI_WHISPER_DEPLOYMENT", "whisper"),
-        Setting("AZURE_OPENAI_TOKEN_MODEL", "gpt-4o"),
-        Setting("AZURE_OPENAI_API_KEY", "YOUR-AZURE-OPENAI-KEY", "optional"),
-        _TENANT,
-    ), _azure, ("inference", "audio")),
-    "foundry": HostKind("Azure AI Foundry Models: keyless unless AZURE_AI_API_KEY is set", (
-        Setting("AZURE_AI_ENDPOINT", "https://YOUR-RESOURCE.services.ai.azure.com/models", "required"),
-        Setting("AZURE_AI_MODEL", "YOUR-MODEL-DEPLOYMENT", "required"),
-        Setting("AZURE_AI_TOKEN_MODEL", "gpt-4o"),
-        Setting("AZURE_AI_API_KEY", "YOUR-AZURE-AI-KEY", "optional"),
-        _TENANT,
-    ), _foundry, ("inference",)),
-    "github": HostKind("GitHub Models: a token with the models:read permission", (
-        Setting("GITHUB_TOKEN", "YOUR-GITHUB-TOKEN", "required"),
-        Setting("GITHUB_MODEL", "openai/gpt-4o"),
-        Setting("GITHUB_ENDPOINT", "https://models.github.ai/inference"),
-    ), _github, ("inference",)),
-    "openai": HostKind("OpenAI", (
-        Setting("OPENAI_API_KEY", "YOUR-OPENAI-KEY", "required"),
-        Setting("OPENAI_MODEL", "gpt-4o"),
-        Setting("OPENAI_BASE_URL", "https://api.openai.com/v1"),
-    ), _openai, ("audio",)),
-    "ollama": HostKind("Ollama: a vision model, e.g. after `ollama pull llava`", (
-        Setting("OLLAMA_ENDPOINT", "http://localhost:11434/v1"),
-        Setting("OLLAMA_MODEL", "llava"),
-    ), _ollama),
+#: API_HOST -> the function that builds its Host from its variables.
+HOSTS: dict[str, Callable[[dict[str, Any]], Host]] = {
+    "local": _local,
+    "azure": _azure,
+    "foundry": _foundry,
+    "github": _github,
+    "openai": _openai,
+    "ollama": _ollama,
 }
-
-
-def _unsupported(host: str, what: str, offer: str) -> str:
-    others = ", ".join(name for name, kind in HOSTS.items() if offer in kind.offers)
-    return f"The {host} host has no {what}; hosts with one: {others}. Choose one with API_HOST in .env."
 
 
 def _read(host: str, setting: Setting) -> str | None:
@@ -249,8 +237,8 @@ def _read(host: str, setting: Setting) -> str | None:
         )
     if value is None and setting.need == "required":
         raise SettingsError(
-            f"The {host} host needs {setting.name}, which is not set. Copy this line from .env.sample "
-            f"to .env in the repo root and put in your value: {setting.sample_line}"
+            f"The {host} host needs {setting.name}, which is not set. Add this line of .env.sample "
+            f"to .env in the repo root, with your value: {setting.sample_line}"
         )
     return setting.sample if value is None and setting.need == "default" else value
 
@@ -261,8 +249,7 @@ def connect(host: str | None = None) -> Host:
     Loads the nearest ``.env`` first, from the current directory upward; variables already in the
     environment win. Raises SettingsError for an unknown host or a missing or placeholder variable.
     """
-    dotenv_path = find_dotenv(usecwd=True)
-    if dotenv_path:
+    if dotenv_path := find_dotenv(usecwd=True):
         load_dotenv(dotenv_path, override=False)
     name = (host or os.environ.get("API_HOST") or "local").strip().lower()
     if name not in HOSTS:
@@ -270,8 +257,7 @@ def connect(host: str | None = None) -> Host:
             f"Unknown API_HOST {name!r}. Valid hosts: {', '.join(HOSTS)}. "
             "Set API_HOST in .env (see .env.sample) or pass connect(host=...)."
         )
-    kind = HOSTS[name]
-    return kind.build({setting.name: _read(name, setting) for setting in kind.settings})
+    return HOSTS[name]({s.name: _read(name, s) for s in SETTINGS if name in s.hosts.split()})
 
 
-__all__ = ["HOSTS", "Host", "HostKind", "Setting", "connect"]
+__all__ = ["AUDIO_HOSTS", "HOSTS", "INFERENCE_HOSTS", "SETTINGS", "Host", "Setting", "connect"]

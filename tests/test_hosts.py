@@ -20,7 +20,7 @@ from azure.core.credentials import AccessToken
 
 from helpers import hosts
 from helpers.errors import SettingsError
-from helpers.hosts import HOSTS, connect
+from helpers.hosts import HOSTS, SETTINGS, connect
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "sk-test-SECRET123"
@@ -90,7 +90,7 @@ def server():
 def clean_env(tmp_path, monkeypatch):
     """No host variables from the machine; an empty .env in the cwd stops the upward search."""
     saved = dict(os.environ)
-    for name in ["API_HOST", *SDK_VARIABLES, *(s.name for kind in HOSTS.values() for s in kind.settings)]:
+    for name in ["API_HOST", *SDK_VARIABLES, *(s.name for s in SETTINGS)]:
         monkeypatch.delenv(name, raising=False)
     (tmp_path / ".env").write_text("")
     monkeypatch.chdir(tmp_path)
@@ -146,7 +146,10 @@ def test_local_with_endpoint(server, monkeypatch):
     monkeypatch.setenv("LOCAL_ENDPOINT", server.url + "/")
     host = connect()
     assert (host.name, host.model, host.token_model, host.audio_model) == (
-        "local", "local-multimodal", "gpt-4o", "local-multimodal"
+        "local",
+        "local-multimodal",
+        "gpt-4o",
+        "local-multimodal",
     )
     assert host.endpoint == server.url
     assert str(host) == f"local host: model local-multimodal at {server.url}"
@@ -172,7 +175,9 @@ def test_local_starts_the_server_with_the_key(server, monkeypatch):
         calls.append(api_key)
         return server.url
 
-    monkeypatch.setitem(sys.modules, "helpers.local.server", types.SimpleNamespace(ensure_started=ensure_started))
+    monkeypatch.setitem(
+        sys.modules, "helpers.local.server", types.SimpleNamespace(ensure_started=ensure_started)
+    )
     monkeypatch.setenv("LOCAL_API_KEY", SECRET)
     monkeypatch.setenv("LOCAL_MODEL", "other-model")
     host = connect("local")
@@ -199,7 +204,12 @@ def azure_env(monkeypatch, server: Server, **extra: str) -> None:
 def test_azure_v1_with_key(server, monkeypatch, entra):
     azure_env(monkeypatch, server, AZURE_OPENAI_API_KEY=SECRET)
     host = connect()
-    assert (host.name, host.model, host.token_model, host.audio_model) == ("azure", "dep1", "gpt-4o", "whisper")
+    assert (host.name, host.model, host.token_model, host.audio_model) == (
+        "azure",
+        "dep1",
+        "gpt-4o",
+        "whisper",
+    )
     assert host.endpoint == server.url
     sent = chat(host, server)
     assert sent.path == "/openai/v1/chat/completions"
@@ -217,8 +227,12 @@ def test_azure_v1_with_key(server, monkeypatch, entra):
 
 def test_azure_classic_with_key(server, monkeypatch):
     azure_env(
-        monkeypatch, server, AZURE_OPENAI_API_KEY=SECRET, AZURE_OPENAI_API_VERSION="2025-01-01-preview",
-        AZURE_OPENAI_WHISPER_DEPLOYMENT="whisper-dep", AZURE_OPENAI_TOKEN_MODEL="gpt-4.1-mini",
+        monkeypatch,
+        server,
+        AZURE_OPENAI_API_KEY=SECRET,
+        AZURE_OPENAI_API_VERSION="2025-01-01-preview",
+        AZURE_OPENAI_WHISPER_DEPLOYMENT="whisper-dep",
+        AZURE_OPENAI_TOKEN_MODEL="gpt-4.1-mini",
     )
     host = connect()
     assert (host.token_model, host.audio_model) == ("gpt-4.1-mini", "whisper-dep")
@@ -281,7 +295,9 @@ def test_foundry_with_key(server, monkeypatch):
     monkeypatch.setenv("AZURE_AI_TOKEN_MODEL", "gpt-4o-mini")
     host = connect("foundry")
     assert (host.model, host.token_model, host.endpoint) == (
-        "Phi-4-multimodal-instruct", "gpt-4o-mini", server.url + "/models"
+        "Phi-4-multimodal-instruct",
+        "gpt-4o-mini",
+        server.url + "/models",
     )
     sent = infer(host, server)
     assert sent.path == f"/models/chat/completions?{INFERENCE_VERSION}"
@@ -440,11 +456,6 @@ def test_env_sample_has_every_variable_with_its_sample_value():
     sample = (ROOT / ".env.sample").read_text()
     assert re.search(r"^API_HOST=local$", sample, re.M)
     lines = re.findall(r"^(?:# )?([A-Z_]+)=(.*)$", sample, re.M)
-    values = dict(lines)
-    assert len(values) == len(lines), "a variable appears twice in .env.sample"
-    for kind in HOSTS.values():
-        assert f"# {kind.comment}\n" in sample
-        for setting in kind.settings:
-            assert values.get(setting.name) == setting.sample, setting.name
-    table = {s.name for kind in HOSTS.values() for s in kind.settings}
-    assert set(values) == table | {"API_HOST"}
+    assert dict(lines) == {"API_HOST": "local", **{s.name: s.sample for s in SETTINGS}}
+    assert [name for name, _ in lines] == ["API_HOST", *(s.name for s in SETTINGS)]  # same order, once each
+    assert all(host in HOSTS for s in SETTINGS for host in s.hosts.split())
