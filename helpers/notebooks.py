@@ -34,8 +34,10 @@ def run_notebook(path: Path, out_dir: Path, timeout: int = CELL_TIMEOUT) -> RunR
     error = ""
     try:
         client.execute()
-    except (CellExecutionError, CellTimeoutError) as exc:
-        error = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+    except CellExecutionError as exc:
+        error = f"{exc.ename}: {exc.evalue}"
+    except CellTimeoutError:
+        error = f"a cell ran longer than {timeout} s"
     seconds = time.perf_counter() - start
     out_dir.mkdir(parents=True, exist_ok=True)
     nbformat.write(notebook, out_dir / path.name)

@@ -1,0 +1,71 @@
+"""The command line: tokens, pdf2img, run (the headless main job)."""
+
+import re
+import subprocess
+import sys
+
+import nbformat
+import pymupdf
+
+from helpers.__main__ import main
+
+
+def test_tokens_prints_the_estimate(capsys):
+    assert main(["tokens", "2048", "4096", "--detail", "high"]) == 0
+    assert capsys.readouterr().out == "1105\n"
+
+
+def test_errors_exit_2_with_the_message(capsys):
+    assert main(["tokens", "10", "10", "--model", "llava"]) == 2
+    assert capsys.readouterr().err.startswith("error: No image token formula is known for model 'llava'.")
+
+
+def test_pdf2img_writes_pages(tmp_path, capsys):
+    doc = pymupdf.open()
+    for _ in range(3):
+        doc.new_page(width=100, height=100)
+    doc.save(tmp_path / "three.pdf")
+    assert (
+        main(
+            [
+                "pdf2img",
+                str(tmp_path / "three.pdf"),
+                "--pages",
+                "2-3",
+                "--dpi",
+                "72",
+                "--out",
+                str(tmp_path / "o"),
+            ]
+        )
+        == 0
+    )
+    assert sorted(p.name for p in (tmp_path / "o").iterdir()) == ["three-page2.png", "three-page3.png"]
+    assert capsys.readouterr().out.splitlines() == [
+        str(tmp_path / "o" / f"three-page{n}.png") for n in (2, 3)
+    ]
+
+
+def test_run_executes_notebooks_and_reports_each(tmp_path):
+    good, bad = tmp_path / "good.ipynb", tmp_path / "bad.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print(6 * 7)")]), good)
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1 / 0")]), bad)
+    out = tmp_path / "build"
+    result = subprocess.run(
+        [sys.executable, "-m", "helpers", "run", str(good), str(bad), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    lines = result.stdout.splitlines()
+    assert result.returncode == 1
+    assert re.fullmatch(r"ok   good\.ipynb\s+\d+\.\d s", lines[0])
+    assert re.fullmatch(r"FAIL bad\.ipynb\s+\d+\.\d s  ZeroDivisionError: division by zero", lines[1])
+    assert lines[2] == f"1 of 2 notebooks ran; executed copies in {out}/"
+    executed = nbformat.read(out / "good.ipynb", as_version=4)
+    assert executed.cells[0].outputs[0]["text"] == "42\n"
+
+
+def test_run_names_a_missing_notebook(tmp_path, capsys):
+    assert main(["run", str(tmp_path / "none.ipynb")]) == 2
+    assert capsys.readouterr().err == f"No such notebook: {tmp_path / 'none.ipynb'}\n"
