@@ -142,8 +142,9 @@ def assert_no_secret(host: hosts.Host) -> None:
         assert SECRET not in text and TOKEN not in text
 
 
-def test_local_with_endpoint(server, monkeypatch):
-    monkeypatch.setenv("LOCAL_ENDPOINT", server.url + "/")
+@pytest.mark.parametrize("suffix", ["", "/", "/v1"])
+def test_local_with_endpoint(server, monkeypatch, suffix):
+    monkeypatch.setenv("LOCAL_ENDPOINT", server.url + suffix)
     host = connect()
     assert (host.name, host.model, host.token_model, host.audio_model) == (
         "local",
