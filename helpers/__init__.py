@@ -11,8 +11,7 @@ from .errors import (
     UnsupportedFormatError,
     WorkbookError,
 )
-
-# from .hosts import Host, connect  (added when hosts.py lands)
+from .hosts import Host, connect
 from .images import image_info, prepare_image
 from .parts import (
     chat_content,

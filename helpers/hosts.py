@@ -120,13 +120,20 @@ class Host:
         return self._inference
 
     def describe(self) -> str:
-        """One line naming the host, the model and the endpoint (never a key)."""
-        return f"{self.name} host: model {self.model} at {self.endpoint}"
+        """One line naming the host, the model and the endpoint (never a key; Azure resource names masked)."""
+        return f"{self.name} host: model {self.model} at {self.shown_endpoint}"
+
+    @property
+    def shown_endpoint(self) -> str:
+        """The endpoint as it may be printed: an Azure resource's name is replaced by ``***``."""
+        if self.name in ("azure", "foundry"):
+            return re.sub(r"^(https?://)[^./]+", r"\1***", self.endpoint)
+        return self.endpoint
 
     __str__ = describe
 
     def __repr__(self) -> str:
-        return f"Host(name={self.name!r}, model={self.model!r}, endpoint={self.endpoint!r})"
+        return f"Host(name={self.name!r}, model={self.model!r}, endpoint={self.shown_endpoint!r})"
 
 
 def _lacks(host: str, what: str, hosts: tuple[str, ...]) -> str:

@@ -460,3 +460,21 @@ def test_env_sample_has_every_variable_with_its_sample_value():
     assert dict(lines) == {"API_HOST": "local", **{s.name: s.sample for s in SETTINGS}}
     assert [name for name, _ in lines] == ["API_HOST", *(s.name for s in SETTINGS)]  # same order, once each
     assert all(host in HOSTS for s in SETTINGS for host in s.hosts.split())
+
+
+@pytest.mark.parametrize(
+    ("name", "endpoint", "shown"),
+    [
+        ("azure", "https://contoso-eastus.openai.azure.com", "https://***.openai.azure.com"),
+        (
+            "foundry",
+            "https://contoso.services.ai.azure.com/models",
+            "https://***.services.ai.azure.com/models",
+        ),
+        ("openai", "https://api.openai.com/v1", "https://api.openai.com/v1"),
+    ],
+)
+def test_azure_resource_names_are_masked_when_shown(name, endpoint, shown):
+    host = hosts.Host(name=name, model="gpt-4o", token_model="gpt-4o", endpoint=endpoint)
+    assert str(host) == f"{name} host: model gpt-4o at {shown}"
+    assert repr(host) == f"Host(name={name!r}, model='gpt-4o', endpoint={shown!r})"
