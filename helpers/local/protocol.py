@@ -1,0 +1,568 @@
+"""Parse and validate requests of every route into one internal form.
+
+Chat Completions (OpenAI, Azure classic, Azure v1, Azure AI Inference) and the Responses API
+become a :class:`ChatRequest`; the Whisper endpoints become an :class:`AudioRequest`. Every
+attachment is decoded, checked against :mod:`helpers.limits` and costed with
+:mod:`helpers.tokens` here, so the model and the writers never see an invalid request. Errors
+are raised as :class:`~helpers.local.errors.ApiError` with the service's status, code and message.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import fnmatch
+import hashlib
+import io
+import ipaddress
+import json
+import re
+from dataclasses import dataclass, replace
+from typing import Any
+from urllib.parse import urlsplit
+
+from ..attachments import parse_data_url, sniff_mime
+from ..errors import InputError, UnknownModelError
+from ..limits import (
+    AUDIO_FORMATS,
+    AUDIO_MIME_TYPES,
+    IMAGE_DETAILS,
+    IMAGE_MIME_ALIASES,
+    IMAGE_MIME_TYPES,
+    MAX_AUDIO_BYTES,
+    MAX_WHISPER_BYTES,
+)
+from ..tokens import audio_tokens, formula_for, image_tokens
+from . import errors, tokenizer
+from .errors import ApiError, Surface
+from .perception import decode_audio, digest
+from .settings import Settings
+
+#: Formats the Whisper endpoints read (OpenAI's list); PyAV decodes them all.
+WHISPER_FORMATS = ("flac", "m4a", "mp3", "mp4", "mpeg", "mpga", "oga", "ogg", "wav", "webm")
+_WHISPER_MIME = {"audio/flac", "audio/mp4", "audio/mpeg", "audio/ogg", "audio/wav", "audio/webm", "video/webm"}
+TRANSCRIPT_FORMATS = ("json", "text", "srt", "verbose_json", "vtt")
+TOKEN_MODEL_DEFAULT = "gpt-4o"
+_API_VERSION = re.compile(r"^\d{4}-\d{2}-\d{2}(-preview)?$")
+URL_FETCH_TIMEOUT = 10.0
+
+
+@dataclass(frozen=True)
+class Image:
+    """An image part: its bytes, sniffed MIME type, size, detail and token cost."""
+
+    data: bytes
+    mime: str
+    width: int
+    height: int
+    detail: str
+    tokens: int
+
+    @property
+    def key(self) -> str:
+        """Content hash."""
+        return digest(self.data)
+
+
+@dataclass(frozen=True)
+class Audio:
+    """An audio part: bytes, format (wav/mp3), duration in seconds and estimated token cost."""
+
+    data: bytes
+    format: str
+    seconds: float
+    tokens: int
+
+    @property
+    def key(self) -> str:
+        """Content hash."""
+        return digest(self.data)
+
+
+Part = str | Image | Audio
+
+
+@dataclass(frozen=True)
+class Message:
+    """One message: role and its parts in order (text, images, audio)."""
+
+    role: str
+    parts: tuple[Part, ...]
+
+    @property
+    def text(self) -> str:
+        """The text parts joined by newlines."""
+        return "\n".join(p for p in self.parts if isinstance(p, str))
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    """A chat request from any route, in one form."""
+
+    api: str  # "chat" or "responses"
+    surface: Surface
+    model: str  # what the client asked for: model or deployment name
+    messages: tuple[Message, ...]
+    stream: bool = False
+    include_usage: bool = False
+    max_tokens: int | None = None
+    n: int = 1
+    prompt_tokens: int = 0
+    audio_tokens: int = 0
+    image_tokens: int = 0
+
+    @property
+    def fingerprint(self) -> str:
+        """A hash of what decides the answer: same request, same ids."""
+        parts = [self.api, self.surface.value, self.model, str(self.max_tokens), str(self.n)]
+        for message in self.messages:
+            parts.append(message.role)
+            for part in message.parts:
+                parts.append(part if isinstance(part, str) else f"{type(part).__name__}:{part.key}")
+        return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class AudioRequest:
+    """A request to /audio/transcriptions or /audio/translations."""
+
+    task: str  # "transcribe" or "translate"
+    surface: Surface
+    model: str
+    data: bytes
+    seconds: float
+    response_format: str = "json"
+    language: str | None = None
+    prompt: str | None = None
+
+    @property
+    def fingerprint(self) -> str:
+        """A hash of what decides the answer."""
+        text = "\x1f".join([self.task, self.model, digest(self.data), self.response_format, self.prompt or ""])
+        return hashlib.sha256(text.encode()).hexdigest()
+
+
+# --- route-level checks ----------------------------------------------------------------------------
+
+
+def check_api_version(value: str | None) -> None:
+    """Azure classic routes need ``?api-version=``: absent is Azure's 404, malformed a 400."""
+    if value is None or value == "":
+        raise errors.resource_not_found()
+    if not _API_VERSION.match(value):
+        raise errors.unsupported_api_version(value)
+
+
+def check_model(model: str, surface: Surface, settings: Settings) -> None:
+    """Reject a model/deployment that LOCAL_DEPLOYMENTS does not list (any name when unset)."""
+    if settings.deployments and model not in settings.deployments:
+        raise errors.model_not_found(model, surface)
+
+
+def load_json(body: bytes) -> dict[str, Any]:
+    """The JSON object of a request body; malformed JSON is a 400."""
+    try:
+        payload = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        detail = f"line {exc.lineno} column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else "not UTF-8"
+        raise errors.invalid_json(detail) from None
+    except RecursionError:
+        raise errors.invalid_json("nested too deeply") from None
+    if not isinstance(payload, dict):
+        raise errors.invalid_json("expected an object at the top level")
+    return payload
+
+
+# --- chat completions --------------------------------------------------------------------------
+
+
+def parse_chat(payload: dict[str, Any], surface: Surface, settings: Settings, deployment: str | None = None,
+               header_model: str | None = None) -> ChatRequest:
+    """A Chat Completions body (any surface) as a ChatRequest; ``deployment`` comes from the path."""
+    model = _model_of(payload, surface, deployment, header_model)
+    check_model(model, surface, settings)
+    raw_messages = payload.get("messages")
+    if raw_messages is None:
+        raise errors.missing_parameter("messages")
+    if not isinstance(raw_messages, list):
+        raise errors.invalid_type("messages", "an array", raw_messages)
+    if not raw_messages:
+        raise errors.invalid_value("messages", raw_messages, why="the array is empty; send at least one message.")
+    _check_image_count(raw_messages, "image_url", settings)
+    messages = tuple(_chat_message(m, f"messages[{i}]", model, settings) for i, m in enumerate(raw_messages))
+    stream = _bool(payload, "stream")
+    options = payload.get("stream_options")
+    if options is not None and not stream:
+        raise errors.invalid_value("stream_options", options,
+                                   why="'stream_options' is only allowed when 'stream' is true.")
+    if options is not None and not isinstance(options, dict):
+        raise errors.invalid_type("stream_options", "an object", options)
+    include_usage = bool(options and options.get("include_usage"))
+    max_tokens = _positive_int(payload, "max_completion_tokens") or _positive_int(payload, "max_tokens")
+    n = _positive_int(payload, "n") or 1
+    if n > 128:
+        raise errors.invalid_value("n", n, why=f"{n} is above the maximum of 128.")
+    return _costed(ChatRequest("chat", surface, model, messages, stream, include_usage, max_tokens, n))
+
+
+def _chat_message(raw: Any, where: str, model: str, settings: Settings) -> Message:
+    if not isinstance(raw, dict):
+        raise errors.invalid_type(where, "an object", raw)
+    role = raw.get("role")
+    roles = ("system", "developer", "user", "assistant", "tool", "function")
+    if role is None:
+        raise errors.missing_parameter(f"{where}.role")
+    if role not in roles:
+        raise errors.invalid_value(f"{where}.role", role, roles)
+    content = raw.get("content")
+    if content is None:
+        if role in ("assistant", "function"):
+            return Message(role, ())
+        raise errors.missing_parameter(f"{where}.content")
+    if isinstance(content, str):
+        return Message(role, (content,))
+    if not isinstance(content, list):
+        raise errors.invalid_type(f"{where}.content", "a string or an array", content)
+    parts: list[Part] = []
+    for j, part in enumerate(content):
+        at = f"{where}.content[{j}]"
+        if not isinstance(part, dict):
+            raise errors.invalid_type(at, "an object", part)
+        kind = part.get("type")
+        if kind == "text":
+            parts.append(_str(part, "text", at))
+        elif kind == "refusal" and role == "assistant":
+            parts.append(_str(part, "refusal", at))
+        elif kind == "image_url":
+            spec = part.get("image_url")
+            if isinstance(spec, str):  # some clients send the URL directly
+                spec = {"url": spec}
+            if not isinstance(spec, dict):
+                raise errors.invalid_type(f"{at}.image_url", "an object", spec)
+            url = spec.get("url")
+            if not isinstance(url, str):
+                raise errors.missing_parameter(f"{at}.image_url.url") if url is None else \
+                    errors.invalid_type(f"{at}.image_url.url", "a string", url)
+            parts.append(load_image(url, spec.get("detail"), f"{at}.image_url", model, settings))
+        elif kind == "input_audio":
+            spec = part.get("input_audio")
+            if not isinstance(spec, dict):
+                raise errors.missing_parameter(f"{at}.input_audio") if spec is None else \
+                    errors.invalid_type(f"{at}.input_audio", "an object", spec)
+            parts.append(load_audio(spec.get("data"), spec.get("format"), f"{at}.input_audio"))
+        else:
+            kinds = ("text", "image_url", "input_audio") + (("refusal",) if role == "assistant" else ())
+            raise errors.invalid_value(f"{at}.type", kind, kinds)
+    return Message(role, tuple(parts))
+
+
+# --- responses ---------------------------------------------------------------------------------
+
+
+def parse_responses(payload: dict[str, Any], surface: Surface, settings: Settings) -> ChatRequest:
+    """A Responses API body as a ChatRequest (``instructions`` becomes a system message)."""
+    model = _model_of(payload, surface, None, None)
+    check_model(model, surface, settings)
+    raw = payload.get("input")
+    if raw is None:
+        raise errors.missing_parameter("input")
+    messages: list[Message] = []
+    instructions = payload.get("instructions")
+    if instructions is not None:
+        if not isinstance(instructions, str):
+            raise errors.invalid_type("instructions", "a string", instructions)
+        messages.append(Message("system", (instructions,)))
+    if isinstance(raw, str):
+        messages.append(Message("user", (raw,)))
+    elif isinstance(raw, list):
+        _check_image_count(raw, "input_image", settings)
+        for i, item in enumerate(raw):
+            message = _responses_item(item, f"input[{i}]", model, settings)
+            if message is not None:
+                messages.append(message)
+    else:
+        raise errors.invalid_type("input", "a string or an array", raw)
+    if not any(m.role == "user" for m in messages):
+        raise errors.invalid_value("input", raw, why="no user message; send at least one message with role 'user'.")
+    max_tokens = _positive_int(payload, "max_output_tokens")
+    return _costed(ChatRequest("responses", surface, model, tuple(messages), _bool(payload, "stream"),
+                               False, max_tokens, 1))
+
+
+def _responses_item(item: Any, where: str, model: str, settings: Settings) -> Message | None:
+    if not isinstance(item, dict):
+        raise errors.invalid_type(where, "an object", item)
+    if item.get("type", "message") != "message":
+        return None  # tool calls and their outputs: the local model uses no tools
+    role = item.get("role")
+    roles = ("user", "assistant", "system", "developer")
+    if role not in roles:
+        raise errors.missing_parameter(f"{where}.role") if role is None else \
+            errors.invalid_value(f"{where}.role", role, roles)
+    content = item.get("content")
+    if isinstance(content, str):
+        return Message(role, (content,))
+    if not isinstance(content, list):
+        raise errors.missing_parameter(f"{where}.content") if content is None else \
+            errors.invalid_type(f"{where}.content", "a string or an array", content)
+    parts: list[Part] = []
+    for j, part in enumerate(content):
+        at = f"{where}.content[{j}]"
+        if not isinstance(part, dict):
+            raise errors.invalid_type(at, "an object", part)
+        kind = part.get("type")
+        if kind in ("input_text", "output_text"):
+            parts.append(_str(part, "text", at))
+        elif kind == "refusal":
+            parts.append(_str(part, "refusal", at))
+        elif kind == "input_image":
+            url = part.get("image_url")
+            if not isinstance(url, str):
+                raise errors.missing_parameter(f"{at}.image_url") if url is None else \
+                    errors.invalid_type(f"{at}.image_url", "a string", url)
+            parts.append(load_image(url, part.get("detail"), at, model, settings, url_param=f"{at}.image_url"))
+        elif kind == "input_audio":
+            spec = part.get("input_audio")
+            if not isinstance(spec, dict):
+                raise errors.missing_parameter(f"{at}.input_audio") if spec is None else \
+                    errors.invalid_type(f"{at}.input_audio", "an object", spec)
+            parts.append(load_audio(spec.get("data"), spec.get("format"), f"{at}.input_audio"))
+        else:
+            raise errors.invalid_value(f"{at}.type", kind, ("input_text", "input_image", "input_audio", "output_text"))
+    return Message(role, tuple(parts))
+
+
+# --- audio endpoints ---------------------------------------------------------------------------
+
+
+def parse_audio_upload(task: str, surface: Surface, settings: Settings, fields: dict[str, Any], file: bytes | None,
+                       deployment: str | None = None) -> AudioRequest:
+    """A multipart upload to /audio/transcriptions or /audio/translations as an AudioRequest."""
+    model = deployment if deployment is not None else fields.get("model")
+    if not model:
+        raise errors.missing_parameter("model")
+    check_model(model, surface, settings)
+    if file is None:
+        raise errors.missing_parameter("file")
+    if len(file) > MAX_WHISPER_BYTES:
+        raise errors.file_too_large(len(file), MAX_WHISPER_BYTES)
+    if sniff_mime(file) not in _WHISPER_MIME:
+        raise errors.invalid_file_format(WHISPER_FORMATS)
+    response_format = fields.get("response_format") or "json"
+    if response_format not in TRANSCRIPT_FORMATS:
+        raise errors.invalid_value("response_format", response_format, TRANSCRIPT_FORMATS)
+    try:
+        seconds = decode_audio(file).duration
+    except ValueError:
+        raise errors.invalid_file_format(WHISPER_FORMATS) from None
+    return AudioRequest(task, surface, model, file, seconds, response_format, fields.get("language") or None,
+                        fields.get("prompt") or None)
+
+
+# --- attachments -------------------------------------------------------------------------------
+
+
+def _check_image_count(raw_messages: list[Any], kind: str, settings: Settings) -> None:
+    """More images than LOCAL_MAX_IMAGES is a 400, found before any image is decoded."""
+    count = sum(
+        1
+        for message in raw_messages
+        if isinstance(message, dict) and isinstance(message.get("content"), list)
+        for part in message["content"]
+        if isinstance(part, dict) and part.get("type") == kind
+    )
+    if count > settings.max_images:
+        raise errors.too_many_images(count, settings.max_images)
+
+
+def load_image(url: str, detail: Any, param: str, model: str, settings: Settings,
+               url_param: str | None = None) -> Image:
+    """Decode, check and cost one image given as a data URL or an http(s) URL."""
+    url_param = url_param or f"{param}.url"
+    if detail is None:
+        detail = "auto"
+    if detail not in IMAGE_DETAILS:
+        raise errors.invalid_value(f"{param}.detail", detail, IMAGE_DETAILS)
+    if url.startswith("data:"):
+        data = _data_url_bytes(url, url_param)
+    elif re.match(r"^https?://", url, re.I):
+        data = fetch_image(url, url_param, settings)
+    else:
+        raise errors.invalid_data_url(url_param, "a value without the 'data:' prefix")
+    if len(data) > settings.max_image_bytes:
+        raise errors.unsupported_image(url_param, settings.max_image_mb)
+    mime = sniff_mime(data)
+    if mime not in IMAGE_MIME_TYPES:
+        raise errors.unsupported_image(url_param, settings.max_image_mb)
+    width, height, animated = _image_header(data, url_param)
+    if animated:
+        raise errors.unsupported_image(url_param, settings.max_image_mb)
+    return Image(data, mime, width, height, detail, image_tokens(width, height, detail, token_model(model)))
+
+
+def token_model(model: str) -> str:
+    """The model whose image formula applies: the request's if helpers.tokens knows it, else gpt-4o."""
+    try:
+        formula_for(model)
+    except UnknownModelError:
+        return TOKEN_MODEL_DEFAULT
+    return model
+
+
+def _data_url_bytes(url: str, param: str) -> bytes:
+    head = url[:200].split(",", 1)[0]
+    if not head.endswith(";base64"):
+        raise errors.invalid_data_url(param, "a data URL that is not base64-encoded")
+    try:
+        declared, data = parse_data_url(url)
+    except InputError:
+        raise errors.invalid_data_url(param, "invalid base64-encoded bytes") from None
+    if not data:
+        raise errors.invalid_data_url(param, "empty base64-encoded bytes")
+    declared = IMAGE_MIME_ALIASES.get(declared or "", declared)
+    if declared is not None and not declared.startswith("image/"):
+        raise errors.invalid_data_url(param, f"unsupported MIME type '{declared}'")
+    return data
+
+
+def _image_header(data: bytes, param: str) -> tuple[int, int, bool]:
+    from PIL import Image as PILImage
+
+    try:
+        with PILImage.open(io.BytesIO(data)) as image:
+            width, height = image.size
+            animated = bool(getattr(image, "is_animated", False))
+            image.verify()
+    except Exception:  # PIL raises many kinds for broken files
+        raise errors.image_not_decodable(param) from None
+    return width, height, animated
+
+
+def url_allowed(url: str, allow: tuple[str, ...]) -> bool:
+    """Loopback hosts always; other hosts only when they match a LOCAL_IMAGE_URL_ALLOW pattern."""
+    host = (urlsplit(url).hostname or "").lower()
+    if not host:
+        return False
+    if host == "localhost":
+        return True
+    try:
+        if ipaddress.ip_address(host).is_loopback:
+            return True
+    except ValueError:
+        pass
+    return any(fnmatch.fnmatchcase(host, pattern.lower()) for pattern in allow)
+
+
+def fetch_image(url: str, param: str, settings: Settings) -> bytes:
+    """GET an image URL (no redirects, bounded size); anything else is 'not accessible'."""
+    if not url_allowed(url, settings.image_url_allow):
+        raise errors.image_url_not_accessible(param)
+    import httpx
+
+    limit = settings.max_image_bytes
+    try:
+        with httpx.stream("GET", url, timeout=URL_FETCH_TIMEOUT, follow_redirects=False) as response:
+            if response.status_code != 200:
+                raise errors.image_url_not_accessible(param)
+            chunks, total = [], 0
+            for chunk in response.iter_bytes():
+                total += len(chunk)
+                if total > limit:
+                    raise errors.unsupported_image(param, settings.max_image_mb)
+                chunks.append(chunk)
+    except httpx.HTTPError:
+        raise errors.image_url_not_accessible(param) from None
+    return b"".join(chunks)
+
+
+def load_audio(data: Any, fmt: Any, param: str) -> Audio:
+    """Decode, check and cost one ``input_audio`` part."""
+    if fmt is None:
+        raise errors.missing_parameter(f"{param}.format")
+    if fmt not in AUDIO_FORMATS:
+        raise errors.invalid_value(f"{param}.format", fmt, AUDIO_FORMATS)
+    if not isinstance(data, str):
+        raise errors.missing_parameter(f"{param}.data") if data is None else \
+            errors.invalid_type(f"{param}.data", "a string", data)
+    try:
+        raw = base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError):
+        raise errors.invalid_audio(f"{param}.data", fmt) from None
+    if len(raw) > MAX_AUDIO_BYTES:
+        raise errors.invalid_value(
+            f"{param}.data", None,
+            why=f"the audio is {len(raw)} bytes; at most {MAX_AUDIO_BYTES} are allowed. Send a shorter clip.",
+        )
+    if AUDIO_MIME_TYPES.get(sniff_mime(raw) or "") != fmt:
+        raise errors.invalid_audio(f"{param}.data", fmt)
+    try:
+        seconds = decode_audio(raw).duration
+    except ValueError:
+        raise errors.invalid_audio(f"{param}.data", fmt) from None
+    return Audio(raw, fmt, seconds, audio_tokens(seconds))
+
+
+# --- small helpers -----------------------------------------------------------------------------
+
+
+def _model_of(payload: dict[str, Any], surface: Surface, deployment: str | None, header_model: str | None) -> str:
+    if deployment is not None:
+        return deployment
+    model = payload.get("model")
+    if surface is Surface.INFERENCE and not model:
+        model = header_model
+        if not model:
+            raise errors.no_model_name()
+    if model is None:
+        raise errors.missing_parameter("model")
+    if not isinstance(model, str) or not model:
+        raise errors.invalid_type("model", "a non-empty string", model)
+    return model
+
+
+def _costed(request: ChatRequest) -> ChatRequest:
+    """Fill in the prompt token counts (see helpers.local.tokenizer for the text rule)."""
+    text = images = audio = 0
+    for message in request.messages:
+        text += tokenizer.TOKENS_PER_MESSAGE + tokenizer.count(message.role)
+        for part in message.parts:
+            if isinstance(part, str):
+                text += tokenizer.count(part)
+            elif isinstance(part, Image):
+                images += part.tokens
+            else:
+                audio += part.tokens
+    text += tokenizer.REPLY_PRIMING
+    return replace(request, prompt_tokens=text + images + audio, image_tokens=images, audio_tokens=audio)
+
+
+def _str(part: dict[str, Any], key: str, at: str) -> str:
+    value = part.get(key)
+    if value is None:
+        raise errors.missing_parameter(f"{at}.{key}")
+    if not isinstance(value, str):
+        raise errors.invalid_type(f"{at}.{key}", "a string", value)
+    return value
+
+
+def _bool(payload: dict[str, Any], key: str) -> bool:
+    value = payload.get(key)
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise errors.invalid_type(key, "a boolean", value)
+    return value
+
+
+def _positive_int(payload: dict[str, Any], key: str) -> int | None:
+    value = payload.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise errors.invalid_type(key, "an integer", value)
+    if value < 1:
+        raise errors.invalid_value(key, value, why=f"{value} is below the minimum of 1.")
+    return value
+
+
+__all__ = ["ApiError", "Audio", "AudioRequest", "ChatRequest", "Image", "Message"]

