@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
+import threading
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -40,6 +41,8 @@ class Core:
         self.limiter = RateLimiter(settings)
         self.faults = FaultInjector(settings)
         self._key = settings.api_key.encode() if settings.api_key else None
+        self.requests = 0  # API requests seen (tests count client retries with it)
+        self._count_lock = threading.Lock()
 
     # --- checks every API request goes through -----------------------------------------------
 
@@ -61,6 +64,8 @@ class Core:
 
     async def gate(self, request: Request, surface: Surface) -> None:
         """Auth, api-version (Azure classic), injected faults and latency."""
+        with self._count_lock:
+            self.requests += 1
         self.authorize(request)
         if surface is Surface.AZURE:
             protocol.check_api_version(request.query_params.get("api-version"))

@@ -30,8 +30,14 @@ class RunningServer:
 
     url: str
     settings: Settings
+    app: object
     _server: object
     _thread: threading.Thread
+
+    @property
+    def requests(self) -> int:
+        """API requests the server has seen (each retry of a client counts)."""
+        return self.app.state.core.requests  # type: ignore[attr-defined]
 
     def stop(self) -> None:
         """Ask uvicorn to exit and wait for the thread."""
@@ -71,14 +77,15 @@ def start_server(settings: Settings) -> RunningServer:
         preload()
     sock = _bind(settings.host, settings.port)
     host, port = sock.getsockname()[:2]
-    config = uvicorn.Config(create_app(settings), log_level=settings.log_level, access_log=False, lifespan="off")
+    app = create_app(settings)
+    config = uvicorn.Config(app, log_level=settings.log_level, access_log=False, lifespan="off")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True,
                               name=f"local-host-{port}")
     thread.start()
     url = f"http://{_url_host(host)}:{port}"
     _wait_until_answering(host, port, thread)
-    return RunningServer(url, settings, server, thread)
+    return RunningServer(url, settings, app, server, thread)
 
 
 def serve_cli(argv: list[str]) -> int:
