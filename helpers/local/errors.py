@@ -50,6 +50,7 @@ class ApiError(Exception):
     type: str | None = "invalid_request_error"
     headers: dict[str, str] = field(default_factory=dict)
     details: str | None = None
+    azure_shape: bool = False  # written in Azure's shape on every surface (401, as the issue asks)
 
     def __str__(self) -> str:
         return f"{self.status} {self.code}: {self.message}"
@@ -57,7 +58,7 @@ class ApiError(Exception):
 
 def error_body(error: ApiError, surface: Surface) -> dict[str, object]:
     """The JSON body of ``error`` in the shape of ``surface``."""
-    if surface is Surface.OPENAI:
+    if surface is Surface.OPENAI and not error.azure_shape:
         inner: dict[str, object] = {
             "message": error.message,
             "type": error.type,
@@ -98,7 +99,7 @@ NO_MODEL_NAME = (
 
 def unauthorized() -> ApiError:
     """401 in Azure's shape (used on every surface), never echoing the key."""
-    return ApiError(401, "401", AZURE_ACCESS_DENIED, type=None)
+    return ApiError(401, "401", AZURE_ACCESS_DENIED, type=None, azure_shape=True)
 
 
 def resource_not_found() -> ApiError:
@@ -252,7 +253,8 @@ def rate_limited(kind: str, limit: int, window: float, retry_after_ms: int, rema
 
 def injected_fault(status: int, every: int, retry_after_ms: int) -> ApiError:
     """The failure LOCAL_FAULT_EVERY asks for (429, 500 or 503)."""
-    why = f"The local host failed this request on purpose (every {every}th request, LOCAL_FAULT_EVERY={every})."
+    why = (f"The local host failed this request on purpose: LOCAL_FAULT_EVERY={every} fails every "
+           f"{_ordinal(every)} request.")
     if status == 429:
         seconds = max(1, math.ceil(retry_after_ms / 1000))
         return ApiError(
@@ -272,6 +274,13 @@ def internal_error() -> ApiError:
         "running: retry, or report the request that caused it.",
         type="server_error",
     )
+
+
+def _ordinal(number: int) -> str:
+    if number == 1:
+        return "single"
+    suffix = "th" if 10 <= number % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
+    return f"{number}{suffix}"
 
 
 def _json_type(value: object) -> str:
