@@ -56,7 +56,7 @@ class ImageFacts:
         text = f"A {self.format} image of {self.width}x{self.height} pixels"
         if self.colours:
             first, share = self.colours[0]
-            text += f", mostly {first} ({share:.0%})" if share >= 0.5 else f", largely {first} ({share:.0%})"
+            text += f", mostly {first} ({share:.0%})" if share > 0.5 else f", largely {first} ({share:.0%})"
             rest = [f"{name} ({part:.0%})" for name, part in self.colours[1:]]
             if rest:
                 text += ", with " + " and ".join(rest)

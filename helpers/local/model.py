@@ -52,7 +52,7 @@ _TRANSCRIBE = re.compile(r"\btranscri|\bwhat (?:is|was|are they|is being) (?:sai
                          r"|\bdictat|\bspeech[- ]to[- ]text", re.I)
 _READ_ALL = re.compile(r"\b(?:read|extract|transcribe|ocr|all (?:of )?the text|full text|every line|what does "
                        r"(?:it|this|the \w+) say|what is written|what's written)\b", re.I)
-_QUOTED = re.compile(r"[\"“«](.+?)[\"”»]", re.S)
+_QUOTED = re.compile(r"[\"“«](.+?)[\"”»]|(?<!\w)'(.+?)'(?!\w)", re.S)
 _STOPWORD_TEXT = """a about above after again all also am an and any are as at be been before being below between both but by
     can could did do does doing down during each few for from further had has have having he her here hers him his
     how i if in into is it its itself just me more most my no nor not now of off on once only or other our out over
@@ -63,6 +63,7 @@ _STOPWORD_TEXT = """a about above after again all also am an and any are as at b
 STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 MAX_LINES = 60
 MAX_RELEVANT = 3
+PARAGRAPH_LINE = 40
 
 HELP = (
     f"I am {MODEL_ID}, the offline model of this workbook's local host. I do not chat freely, but I can read "
@@ -179,8 +180,11 @@ def _image(image: Image, instruction: str, intent: Intent) -> str:
     if not lines:
         return f"{description}\nNo text was found in it."
     if intent.translate:
-        heading, translation = _translated(" ".join(lines), intent)
-        return f"{description}\n{heading} of its text: {translation}\nText: {' '.join(lines)}"
+        blocks = paragraphs(lines)
+        heading, translation = _translated("\n\n".join(blocks), intent)
+        translated = [block for block in re.split(r"\n\s*\n", translation) if block.strip()]
+        return (f"{description}\n{heading} of its text:\n" + "\n".join(translated)
+                + "\nText:\n" + "\n".join(blocks))
     words = question_words(instruction)
     if intent.read_all or intent.transcribe or not words:
         shown = lines[:MAX_LINES]
@@ -191,6 +195,18 @@ def _image(image: Image, instruction: str, intent: Intent) -> str:
         return (f"{description}\nNone of its {_n(len(lines), 'line')} of text shares a word with your question; "
                 "the text begins:\n" + "\n".join(lines[:MAX_RELEVANT]))
     return (f"{description}\nMost relevant text ({len(best)} of {_n(len(lines), 'line')}):\n" + "\n".join(best))
+
+
+def paragraphs(lines: list[str]) -> list[str]:
+    """Join OCR lines into paragraphs: a line continues the previous one unless that one ends a sentence
+    (. ! ? : ;) or is short (under 40 characters, like a title). Apertium needs the sentence boundaries."""
+    blocks: list[str] = []
+    for line in lines:
+        if blocks and len(blocks[-1]) >= PARAGRAPH_LINE and not re.search(r"[.!?:;]$", blocks[-1]):
+            blocks[-1] += " " + line
+        else:
+            blocks.append(line)
+    return blocks
 
 
 def question_words(instruction: str) -> list[str]:
@@ -229,7 +245,7 @@ def _text_only(instruction: str, intent: Intent) -> str:
 
 
 def _text_to_translate(instruction: str) -> str:
-    quoted = _QUOTED.findall(instruction)
+    quoted = [double or single for double, single in _QUOTED.findall(instruction)]
     if quoted:
         return " ".join(q.strip() for q in quoted)
     if ":" in instruction:

@@ -261,14 +261,20 @@ def _load_whisper() -> Any:
         raise Missing(f"Speech recognition is not available: the package faster-whisper is missing. "
                       f"Install it with: {WHISPER_INSTALL}") from exc
     path = whisper_model_path(_whisper_setting[0])
+    looks_like_path = os.sep in path or path.startswith(".")
+    if looks_like_path and not os.path.isdir(path):
+        raise Missing(_whisper_unavailable(path, "no such directory"))
     try:
         return WhisperModel(path, device="cpu", compute_type="int8", cpu_threads=THREADS, local_files_only=True)
-    except Exception as exc:  # a bad path or a name not in the local cache: say so in the reply
-        raise Missing(
-            f"Speech recognition is not available: the Whisper model {path!r} could not be loaded "
-            f"({type(exc).__name__}). Set LOCAL_WHISPER_MODEL to a CTranslate2 model directory, or unset it "
-            f"to use tiny.en ({WHISPER_INSTALL})."
-        ) from exc
+    except Exception as exc:  # not a model, or a name not in the local cache: say so in the reply
+        why = "not a CTranslate2 Whisper model" if looks_like_path else "not in the local model cache"
+        raise Missing(_whisper_unavailable(path, why)) from exc
+
+
+def _whisper_unavailable(path: str, why: str) -> str:
+    return (f"Speech recognition is not available: the Whisper model {path!r} could not be loaded ({why}). "
+            f"Set LOCAL_WHISPER_MODEL to a CTranslate2 model directory, or unset it to use tiny.en "
+            f"({WHISPER_INSTALL}).")
 
 
 _whisper = _Engine(_load_whisper, cache_size=64)

