@@ -128,6 +128,13 @@ class _Spec:
     def flag(self) -> str:
         return "--" + self.name.replace("_", "-")
 
+    def argument_type(self, raw: str) -> object:
+        """argparse ``type=``: a bad value becomes argparse's usage error (exit code 2)."""
+        try:
+            return self.parse(raw, self.flag)
+        except SettingsError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
     def parse(self, raw: str, where: str) -> object:
         try:
             if self.kind == "int":
@@ -173,7 +180,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                                 help=help_text)
             continue
         parser.add_argument(spec.flag, dest=spec.name, default=None, metavar=spec.name.upper(), help=help_text,
-                            type=lambda raw, spec=spec: spec.parse(raw, spec.flag))
+                            type=spec.argument_type)
 
 
 def settings_from(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> Settings:

@@ -1,0 +1,86 @@
+"""Starting the local host: once per process in the background, or `python -m helpers serve` in the foreground."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import openai
+import pytest
+from azure.ai.inference import ChatCompletionsClient
+from azure.ai.inference.models import UserMessage
+from azure.core.credentials import AzureKeyCredential
+
+from helpers.local.model import HELP
+from helpers.local.server import ensure_started, serve_cli
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_ensure_started_once_per_process() -> None:
+    first = ensure_started()
+    assert first.startswith("http://127.0.0.1:") and not first.endswith("/")
+    assert ensure_started() == first
+    assert httpx.get(f"{first}/health").json()["status"] == "ok"
+
+
+def test_serve_cli_refuses_a_port_in_use(capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        assert serve_cli(["--port", str(port)]) == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in capsys.readouterr().err
+
+
+def test_serve_cli_rejects_bad_settings(capsys: pytest.CaptureFixture[str]) -> None:
+    assert serve_cli(["--fault-status", "418"]) == 2
+    assert "LOCAL_FAULT_STATUS=418 is not one of 429, 500, 503" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as caught:
+        serve_cli(["--rpm", "many"])
+    assert caught.value.code == 2
+
+
+def test_python_m_helpers_serve_with_the_unmodified_sdks(tmp_path: Path) -> None:
+    port, key = free_port(), "cli-key-42"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LOCAL_")}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "helpers", "serve", "--port", str(port), "--api-key", key],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    root = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(500):
+            try:
+                httpx.get(f"{root}/health")
+                break
+            except httpx.TransportError:
+                assert process.poll() is None, process.stdout.read() if process.stdout else ""
+                time.sleep(0.05)
+        client = openai.OpenAI(base_url=f"{root}/v1", api_key=key, max_retries=0)
+        assert client.chat.completions.create(model="m", messages=[
+            {"role": "user", "content": "Hello there"}]).choices[0].message.content == HELP
+        azure = openai.AzureOpenAI(azure_endpoint=root, api_key=key, api_version="2024-10-21", max_retries=0)
+        assert azure.chat.completions.create(model="d", messages=[
+            {"role": "user", "content": "Hello there"}]).choices[0].message.content == HELP
+        inference = ChatCompletionsClient(endpoint=f"{root}/models", credential=AzureKeyCredential(key), model="m")
+        assert inference.get_model_info().model_name == "local-multimodal"
+        assert inference.complete(messages=[UserMessage("Hello there")]).choices[0].message.content == HELP
+        with pytest.raises(openai.AuthenticationError):
+            openai.OpenAI(base_url=f"{root}/v1", api_key="wrong", max_retries=0).models.list()
+    finally:
+        process.terminate()
+        output, _ = process.communicate()
+    assert f"Local host: local-multimodal at {root}" in output
+    assert key not in output
