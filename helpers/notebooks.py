@@ -28,7 +28,12 @@ def run_notebook(path: Path, out_dir: Path, timeout: int = CELL_TIMEOUT) -> RunR
 
     notebook = nbformat.read(path, as_version=4)
     client = NotebookClient(
-        notebook, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+        notebook,
+        timeout=timeout,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(path.parent)}},
+        # The kernel warns on stderr that loopback TCP is unencrypted; the kernel only listens on loopback.
+        extra_arguments=["--IPKernelApp.log_level=ERROR"],
     )
     start = time.perf_counter()
     error = ""
