@@ -17,7 +17,7 @@ from azure.ai.inference.models import UserMessage
 from azure.core.credentials import AzureKeyCredential
 
 from helpers.local.model import HELP
-from helpers.local.server import ensure_started, serve_cli
+from helpers.local.server import _bind, ensure_started, serve_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -33,6 +33,16 @@ def test_ensure_started_once_per_process() -> None:
     assert first.startswith("http://127.0.0.1:") and not first.endswith("/")
     assert ensure_started() == first
     assert httpx.get(f"{first}/health").json()["status"] == "ok"
+
+
+def test_listening_socket_is_tcp_so_nagle_is_off() -> None:
+    # asyncio sets TCP_NODELAY only on sockets whose proto is IPPROTO_TCP; without it every answer
+    # waited ~40 ms for the client's delayed ACK.
+    sock = _bind("127.0.0.1", 0)
+    try:
+        assert sock.proto == socket.IPPROTO_TCP
+    finally:
+        sock.close()
 
 
 def test_serve_cli_refuses_a_port_in_use(capsys: pytest.CaptureFixture[str]) -> None:
