@@ -129,7 +129,7 @@ class Core:
         parsed = protocol.parse_audio_upload(task, surface, self.settings, fields, file, deployment)
         limits = self.limiter.admit(parsed.model, audio_tokens(parsed.seconds))
         try:
-            transcript = transcribe(parsed.data, task, parsed.prompt)
+            transcript = transcribe(parsed.data, task, parsed.prompt, parsed.language)
         except Missing as exc:  # the endpoint's whole job is speech: say what is missing, as a 503
             raise ApiError(503, "ServiceUnavailable", str(exc), type="server_error") from None
         text, media_type = render.transcription(parsed, transcript)

