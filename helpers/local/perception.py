@@ -129,9 +129,9 @@ def _load_ocr() -> Any:
     except ImportError as exc:
         raise Missing(f"Text recognition is not available: the package rapidocr_onnxruntime is missing. "
                       f"Install it with: {OCR_INSTALL}") from exc
-    # ONNX Runtime's own intra-op threads made these small models slower on this project's 2-core
-    # machines (4.2 s against 2.7 s for an A4 page), so each model runs on one thread.
-    engine = RapidOCR(intra_op_num_threads=1, inter_op_num_threads=1)
+    # ONNX Runtime's default intra-op threads (one per core): 0.9 s for an A4 page on 2 cores
+    # against 1.7 s on one thread (bench/local_host.py's page, measured on a quiet machine).
+    engine = RapidOCR()
     _detect_at_short_side(engine, DET_SHORT_SIDE)
     return engine
 

@@ -100,6 +100,7 @@ def test_chat_max_tokens_cuts_with_finish_reason_length(oai: openai.OpenAI) -> N
     assert reply.usage.completion_tokens == 10
 
 
+@pytest.mark.filterwarnings("ignore:deprecated:DeprecationWarning")  # the SDK marks audio.translations so
 def test_openai_transcription_and_translation(oai: openai.OpenAI, hello_wav: bytes) -> None:
     text = oai.audio.transcriptions.create(model="whisper-1", file=("hello.wav", hello_wav))
     assert text.text == "Hello, how are you?"
@@ -143,6 +144,7 @@ def test_azure_classic_chat_echoes_deployment_and_filters(azure: openai.AzureOpe
         "hate": safe, "self_harm": safe, "sexual": safe, "violence": safe}
 
 
+@pytest.mark.filterwarnings("ignore:deprecated:DeprecationWarning")
 def test_azure_classic_audio(azure: openai.AzureOpenAI, hello_wav: bytes) -> None:
     raw = azure.audio.transcriptions.with_raw_response.create(model="whisper", file=("hello.wav", hello_wav))
     assert raw.http_request.url.path == "/openai/deployments/whisper/audio/transcriptions"
