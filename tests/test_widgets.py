@@ -1,0 +1,93 @@
+"""The chat panel's callbacks, driven without a browser against the local host."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+
+from helpers import connect
+from helpers.widgets import ChatPanel
+
+from .conftest import image_bytes
+
+
+@pytest.fixture(scope="module")
+def host(monkeypatch_module):
+    monkeypatch_module.setenv("API_HOST", "local")
+    monkeypatch_module.delenv("LOCAL_ENDPOINT", raising=False)
+    return connect()
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module():
+    with pytest.MonkeyPatch.context() as patch:
+        yield patch
+
+
+def upload(panel: ChatPanel, name: str, content: bytes) -> None:
+    """Set the FileUpload value as the browser does after a pick."""
+    panel.upload.value = (
+        {
+            "name": name,
+            "type": "",
+            "size": len(content),
+            "content": memoryview(content),
+            "last_modified": datetime.datetime(2024, 1, 1, tzinfo=datetime.timezone.utc),
+        },
+    )
+
+
+def test_send_with_an_uploaded_clip_streams_the_reply_and_clears_the_inputs(host, hello_wav):
+    panel = ChatPanel(host)
+    upload(panel, "hello.wav", hello_wav.read_bytes())
+    panel.question.value = "Please translate this audio snippet to spanish."
+    panel.send.click()
+    assert panel.status.value == ""
+    assert [m["role"] for m in panel.messages] == ["user", "assistant"]
+    assert "Hola" in panel.messages[1]["content"]
+    you, reply = panel.history.children
+    assert "Please translate this audio snippet to spanish.\n[attached: hello.wav]" in you.value
+    assert "Hola" in reply.value and "Assistant" in reply.value
+    assert panel.question.value == "" and panel.upload.value == ()
+    assert not panel.send.disabled
+
+
+def test_follow_up_keeps_earlier_turns_and_clear_forgets_them(host):
+    panel = ChatPanel(host, system="Be brief.")
+    panel.ask("What is in this picture?", image_bytes("PNG", (40, 30), "blue"))
+    sent: list[list[dict]] = []
+    create = host.client.chat.completions.create
+
+    def spy(**kwargs):
+        sent.append(kwargs["messages"])
+        return create(**kwargs)
+
+    host.client.chat.completions.create = spy
+    try:
+        panel.question.value = "And its size?"
+        panel.send.click()
+    finally:
+        del host.client.chat.completions.create
+    assert [m["role"] for m in sent[0]] == ["system", "user", "assistant", "user"]
+    assert sent[0][1]["content"][1]["type"] == "image_url"
+    assert sent[0][3] == {"role": "user", "content": [{"type": "text", "text": "And its size?"}]}
+    assert len(panel.history.children) == 4
+    panel.clear.click()
+    assert panel.messages == [{"role": "system", "content": "Be brief."}]
+    assert panel.history.children == ()
+
+
+def test_bad_inputs_show_in_the_status_line(host):
+    panel = ChatPanel(host)
+    panel.send.click()
+    assert (
+        panel.status.value
+        == '<span style="color:#b00020">Type a question or attach a file before sending.</span>'
+    )
+    upload(panel, "notes.txt", b"plain words")
+    panel.question.value = "What is this?"
+    panel.send.click()
+    assert "&#x27;notes.txt&#x27; is application/octet-stream; attach an image" in panel.status.value
+    assert panel.messages == [] and panel.history.children == ()
+    assert panel.question.value == "What is this?"  # kept, so the learner can fix the attachment
