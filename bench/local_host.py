@@ -9,9 +9,9 @@ clients run in this process over real HTTP with keep-alive (httpx, no SDK parsin
   in-process (parse + model + JSON) -> the server overhead.
 * One A4 page at 150 dpi (PNG data URL, a title and 18 lines of 12 pt text): latency p50/p95,
   each request a page never seen before (a different number on each page, so the OCR cache cannot
-  help), against ``RapidOCR()`` with its defaults called directly in this process on the same PNG
-  bytes (what a user would write), and against the local host's own OCR function in-process (the
-  server overhead); and the same page again (cache hit).
+  help), against ``RapidOCR()`` with its defaults called in a fresh Python process on PNG bytes
+  of the same kind of page (what a user would write), and against the local host's own OCR
+  function called the same way (the server overhead); and the same page again (cache hit).
 * A 5-second clip spoken by espeak-ng, asked to be translated to Spanish: latency p50/p95 (speech
   recognition + Apertium), each clip new, against faster-whisper (same model and settings) plus
   ``apertium eng-spa`` called directly. The real-time factor of speech recognition is
@@ -56,6 +56,28 @@ sys.path.insert(0, str(ROOT))
 
 CLIP_TEXT = "Good morning, the train to the city leaves from platform {n} at nine fifteen this evening."
 HI = {"model": "local-multimodal", "messages": [{"role": "user", "content": "Hello there"}]}
+
+#: Times OCR of page files in a fresh process: argv = which ("defaults" or "local") and PNG paths.
+OCR_CHILD = """
+import json, sys, time
+from pathlib import Path
+which, paths = sys.argv[1], sys.argv[2:]
+if which == "defaults":
+    from rapidocr_onnxruntime import RapidOCR
+    engine = RapidOCR()
+    run = lambda data: engine(data)
+else:
+    from helpers.local import perception
+    run = perception.ocr
+pages = [Path(p).read_bytes() for p in paths]
+run(pages[0])
+times = []
+for data in pages[1:]:
+    started = time.perf_counter()
+    run(data)
+    times.append(time.perf_counter() - started)
+print(json.dumps(times))
+"""
 
 BARE_APP = """
 import sys, uvicorn
@@ -104,6 +126,13 @@ def timed(fn: Callable[[], object]) -> float:
     started = time.perf_counter()
     fn()
     return time.perf_counter() - started
+
+
+def ocr_in_child(which: str, paths: list[str]) -> list[float]:
+    """OCR timings from a fresh Python process (no server, no other engine in it)."""
+    done = subprocess.run([sys.executable, "-c", OCR_CHILD, which, *paths], cwd=ROOT, capture_output=True,
+                          text=True, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def page_png(number: int) -> bytes:
@@ -168,7 +197,6 @@ def main() -> int:
 
     import openai
     from faster_whisper import WhisperModel
-    from rapidocr_onnxruntime import RapidOCR
 
     from helpers.local import perception, protocol, render
     from helpers.local.errors import Surface
@@ -207,9 +235,6 @@ def main() -> int:
 
             # --- one A4 page ----------------------------------------------------------------
             pages = [page_png(1000 + i) for i in range(2 * n_pages + 2)]
-            ocr = RapidOCR()  # what a user would write
-            ocr(pages[-1])  # warm every side up on pages not measured
-            perception.ocr(pages[-2])
             question = "When is the budget reviewed?"
 
             def ask_page(png: bytes) -> str:
@@ -222,8 +247,13 @@ def main() -> int:
 
             ask_page(pages[-3])
             served = [timed(lambda png=png: ask_page(png)) for png in pages[:n_pages]]
-            direct = [timed(lambda png=png: ocr(png)) for png in pages[:n_pages]]
-            same_settings = [timed(lambda png=png: perception.ocr(png)) for png in pages[n_pages:2 * n_pages]]
+            files = []
+            for number, png in enumerate(pages):
+                files.append(Path(tmp) / f"page{number}.png")
+                files[-1].write_bytes(png)
+            warm = [str(files[-1])]
+            direct = ocr_in_child("defaults", warm + [str(f) for f in files[:n_pages]])
+            same_settings = ocr_in_child("local", warm + [str(f) for f in files[n_pages:2 * n_pages]])
             cached = [timed(lambda: ask_page(pages[0])) for _ in range(5)]
             s50, s95 = percentiles(served)
             o50, _ = percentiles(direct)
