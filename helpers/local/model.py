@@ -69,8 +69,8 @@ HELP = (
     f"I am {MODEL_ID}, the offline model of this workbook's local host. I do not chat freely, but I can read "
     "the text in images and PDF pages (OCR) and answer with the lines most relevant to your question, describe an "
     "image's size, format and main colours, transcribe speech in wav or mp3 audio, and translate with Apertium "
-    "(English to Spanish is installed): a clip, the text of an image, or text in quotes or after a colon, as in "
-    "\"Translate to Spanish: Good morning\". Attach an image or a clip and ask about it."
+    "(English to Spanish with the project's packages): a clip, the text of an image, or text in quotes or after "
+    "a colon, as in \"Translate to Spanish: Good morning\". Attach an image or a clip and ask about it."
 )
 
 

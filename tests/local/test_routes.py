@@ -33,8 +33,8 @@ def test_openai_chat_completion(oai: openai.OpenAI) -> None:
     assert reply.choices[0].message.content == HELP
     assert reply.choices[0].finish_reason == "stop"
     assert reply.usage.prompt_tokens == HI_PROMPT_TOKENS
-    assert reply.usage.completion_tokens == 117
-    assert reply.usage.total_tokens == HI_PROMPT_TOKENS + 117
+    assert reply.usage.completion_tokens == 120
+    assert reply.usage.total_tokens == HI_PROMPT_TOKENS + 120
     assert reply.usage.prompt_tokens_details.text_tokens == HI_PROMPT_TOKENS
     assert reply.to_dict().get("prompt_filter_results") is None
 
@@ -70,8 +70,8 @@ def test_openai_responses(oai: openai.OpenAI) -> None:
     assert reply.id.startswith("resp_")
     # system "Be brief." (3 + 1 + 3) + user "Hello there" (3 + 1 + 2) + 3 priming
     assert reply.usage.input_tokens == 16
-    assert reply.usage.output_tokens == 117
-    assert reply.usage.total_tokens == 133
+    assert reply.usage.output_tokens == 120
+    assert reply.usage.total_tokens == 136
 
 
 def test_openai_responses_with_an_image(oai: openai.OpenAI) -> None:
@@ -176,7 +176,7 @@ def test_inference_chat_and_model_info(inference: ChatCompletionsClient) -> None
     assert reply.choices[0].message.content == HELP
     assert reply.model == "local-multimodal"
     assert reply.usage.prompt_tokens == HI_PROMPT_TOKENS
-    assert reply.usage.completion_tokens == 117
+    assert reply.usage.completion_tokens == 120
     info = inference.get_model_info()
     assert info.model_name == "local-multimodal"
     assert info.model_type == "chat_completion"

@@ -48,7 +48,7 @@ def test_openai_stream_exact_framing_and_usage(raw: httpx.Client) -> None:
     assert all(c["usage"] is None for c in chunks[:-1])
     assert chunks[-1]["choices"] == []
     assert chunks[-1]["usage"]["prompt_tokens"] == 9
-    assert chunks[-1]["usage"]["completion_tokens"] == 117
+    assert chunks[-1]["usage"]["completion_tokens"] == 120
     assert all("content_filter_results" not in c["choices"][0] for c in chunks[:-1])
     assert len({c["id"] for c in chunks}) == 1
 
@@ -88,7 +88,7 @@ def test_openai_sdk_stream(oai: openai.OpenAI) -> None:
         if chunk.usage:
             usage = chunk.usage
     assert text == HELP
-    assert usage is not None and usage.total_tokens == 126
+    assert usage is not None and usage.total_tokens == 129
 
 
 def test_azure_openai_sdk_stream(azure: openai.AzureOpenAI) -> None:
@@ -108,7 +108,7 @@ def test_inference_sdk_stream_sync(inference: ChatCompletionsClient) -> None:
         if update.usage:
             usage = update.usage
     assert text == HELP
-    assert usage is not None and usage.prompt_tokens == 9 and usage.completion_tokens == 117
+    assert usage is not None and usage.prompt_tokens == 9 and usage.completion_tokens == 120
 
 
 def test_inference_sdk_stream_async(server) -> None:
@@ -158,4 +158,4 @@ def test_responses_stream_events(raw: httpx.Client, oai: openai.OpenAI) -> None:
         if event.type == "response.completed":
             final = event.response
     assert "".join(deltas) == HELP
-    assert final is not None and final.output_text == HELP and final.usage.output_tokens == 117
+    assert final is not None and final.output_text == HELP and final.usage.output_tokens == 120
