@@ -219,7 +219,7 @@ def file_too_large(size: int, limit: int) -> ApiError:
     )
 
 
-def model_not_found(model: str, surface: object) -> ApiError:
+def model_not_found(model: str, surface: Surface) -> ApiError:
     """404 for a model/deployment that is not in LOCAL_DEPLOYMENTS, worded per surface."""
     if surface is Surface.INFERENCE:
         message = f"Unknown model: {model}"
@@ -239,7 +239,7 @@ def no_model_name() -> ApiError:
 def rate_limited(kind: str, limit: int, window: float, retry_after_ms: int, remaining: dict[str, str]) -> ApiError:
     """429 with both retry headers, so openai and azure-core clients both retry."""
     seconds = max(1, math.ceil(retry_after_ms / 1000))
-    unit = "requests" if kind == "call" else "tokens"
+    unit = ("request" if kind == "call" else "token") + ("" if limit == 1 else "s")
     variable = "LOCAL_RPM" if kind == "call" else "LOCAL_TPM"
     return ApiError(
         429, "429",

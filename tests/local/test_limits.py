@@ -85,7 +85,7 @@ def test_rpm_429_shape_and_headers(make_server) -> None:
     assert second.headers["retry-after"] == str(-(-wait_ms // 1000))
     assert second.headers["x-ratelimit-remaining-requests"] == "0"
     assert second.json() == {"error": {"code": "429", "message": (
-        "Requests to this deployment have exceeded the call rate limit of the local host (1 requests per 30 "
+        "Requests to this deployment have exceeded the call rate limit of the local host (1 request per 30 "
         f"seconds, set by LOCAL_RPM). Please retry after {second.headers['retry-after']} seconds.")}}
     other = httpx.post(f"{running.url}/openai/deployments/e/chat/completions?api-version=2024-10-21", json=BODY)
     assert other.status_code == 200  # limits are per deployment

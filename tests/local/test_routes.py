@@ -161,8 +161,15 @@ def test_azure_with_deployment_in_the_client(server) -> None:
     assert raw.headers["x-ms-deployment-name"] == "dep"
 
 
-def test_azure_v1_chat_and_responses(server) -> None:
+@pytest.mark.filterwarnings("ignore:deprecated:DeprecationWarning")
+def test_azure_v1_chat_responses_audio_models(server, hello_wav: bytes) -> None:
     client = openai.OpenAI(base_url=f"{server.url}/openai/v1/", api_key="k", max_retries=0)
+    raw = client.audio.transcriptions.with_raw_response.create(model="whisper", file=("hello.wav", hello_wav))
+    assert raw.http_request.url.path == "/openai/v1/audio/transcriptions"
+    assert raw.headers["x-ms-deployment-name"] == "whisper"
+    assert raw.parse().text == "Hello, how are you?"
+    assert client.audio.translations.create(model="whisper", file=("hello.wav", hello_wav)).text == \
+        "Hello, how are you?"
     reply = client.chat.completions.create(model="my-deployment", messages=HI)
     assert reply.choices[0].message.content == HELP
     assert "prompt_filter_results" in reply.to_dict()
