@@ -94,3 +94,11 @@ def test_page_text_translated(oai: openai.OpenAI, page_png: bytes) -> None:
         SENTENCE,
         "Bicycles can be rented at the station.",
     ]
+
+
+def test_clip_through_the_responses_api(oai: openai.OpenAI, hello_mp3: bytes) -> None:
+    reply = oai.responses.create(model="m", input=[{"role": "user", "content": [
+        {"type": "input_text", "text": "Please translate into Spanish"},
+        {"type": "input_audio", "input_audio": {"data": b64(hello_mp3), "format": "mp3"}},
+    ]}])
+    assert reply.output_text == "Translation (English → Spanish): Hola, cómo eres?\nTranscript: Hello, how are you?"

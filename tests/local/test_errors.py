@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import random
 from collections.abc import Iterator
 
@@ -295,3 +296,58 @@ def test_a_bug_is_a_plain_500_without_traceback(raw: httpx.Client, monkeypatch: 
                    "running: retry, or report the request that caused it.",
         "type": "server_error", "param": None, "code": "InternalServerError"}})
     assert "secret" not in response.text and "Traceback" not in response.text
+
+
+def _mutations(seed: int, count: int) -> list[object]:
+    """Bodies made by replacing one node of valid requests with a value of another JSON type."""
+    rng = random.Random(seed)
+    png = data_url(image_bytes("PNG", (8, 8)), "image/png")
+    valid: list[object] = [
+        {"model": "m", "messages": [{"role": "user", "content": [
+            {"type": "text", "text": "hi"}, {"type": "image_url", "image_url": {"url": png, "detail": "low"}},
+            {"type": "input_audio", "input_audio": {"data": "AAAA", "format": "wav"}}]}],
+         "stream": False, "max_tokens": 5, "n": 1, "stream_options": None},
+        {"model": "m", "input": [{"role": "user", "content": [
+            {"type": "input_text", "text": "hi"}, {"type": "input_image", "image_url": png, "detail": "auto"}]}],
+         "instructions": "x", "max_output_tokens": 3},
+    ]
+    odd = [None, True, 0, -1, 1.5, "", "x", [], [None], {}, {"a": 1}, "data:image/png;base64,", "\u0000"]
+
+    def paths(node: object, prefix: tuple) -> list[tuple]:
+        found = [prefix]
+        if isinstance(node, dict):
+            for key, value in node.items():
+                found += paths(value, (*prefix, key))
+        elif isinstance(node, list):
+            for index, value in enumerate(node):
+                found += paths(value, (*prefix, index))
+        return found
+
+    bodies = []
+    for _ in range(count):
+        body = json.loads(json.dumps(rng.choice(valid)))
+        path = rng.choice(paths(body, ()))
+        replacement = rng.choice(odd)
+        if not path:
+            bodies.append(replacement)
+            continue
+        target = body
+        for step in path[:-1]:
+            target = target[step]
+        target[path[-1]] = replacement
+        bodies.append(body)
+    return bodies
+
+
+def test_no_mutated_body_gets_a_500(raw: httpx.Client) -> None:
+    statuses = set()
+    for number, body in enumerate(_mutations(seed=3, count=300)):
+        path = "/v1/responses" if isinstance(body, dict) and "input" in body else "/v1/chat/completions"
+        response = raw.post(path, content=json.dumps(body).encode(), headers={"content-type": "application/json"})
+        assert response.status_code < 500, (number, body, response.text)
+        if response.status_code >= 400:
+            error = response.json()["error"]
+            assert set(error) == {"message", "type", "param", "code"}
+            assert "Traceback" not in error["message"]
+        statuses.add(response.status_code)
+    assert 400 in statuses and 200 in statuses
