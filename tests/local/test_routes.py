@@ -302,3 +302,16 @@ def test_image_url_from_loopback_is_fetched(oai: openai.OpenAI) -> None:
 
 def test_health_needs_no_key(keyed) -> None:
     assert httpx.get(f"{keyed.url}/health").json() == {"status": "ok", "model": "local-multimodal"}
+
+
+def test_image_tokens_use_the_request_model_when_known(oai: openai.OpenAI) -> None:
+    url = data_url(image_bytes("PNG", (64, 48)), "image/png")
+
+    def image_cost(model: str) -> int:
+        reply = oai.chat.completions.create(model=model, messages=[{"role": "user", "content": [
+            {"type": "image_url", "image_url": {"url": url}}]}])
+        return reply.usage.prompt_tokens_details.image_tokens
+
+    assert image_cost("gpt-4.1-mini") == 7  # 2 x 2 patches x 1.62, rounded up
+    assert image_cost("gpt-4o-mini-2024-07-18") == 2833 + 5667
+    assert image_cost("my-deployment") == 85 + 170  # unknown name: gpt-4o's formula
