@@ -115,3 +115,26 @@ def test_settings_from_env_and_flags() -> None:
         Settings(fault_status=418)
     with pytest.raises(SettingsError, match="is not a number"):
         Settings.from_env({"LOCAL_RPM": "many"})
+
+
+def test_engines_load_once_under_concurrency() -> None:
+    import threading
+    import time
+
+    loads = []
+
+    def load() -> str:
+        loads.append(1)
+        time.sleep(0.05)  # a slow load, so the threads really meet
+        return "engine"
+
+    engine = perception._Engine(load)
+    results: list[str] = []
+    threads = [threading.Thread(target=lambda: results.append(engine.run("key", lambda e: e + "!")))
+               for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert loads == [1]
+    assert results == ["engine!"] * 8

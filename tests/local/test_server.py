@@ -94,3 +94,21 @@ def test_python_m_helpers_serve_with_the_unmodified_sdks(tmp_path: Path) -> None
         output, _ = process.communicate()
     assert f"Local host: local-multimodal at {root}" in output
     assert key not in output
+
+
+def test_models_load_lazily() -> None:
+    code = (
+        "import sys, httpx\n"
+        "from helpers.local.server import start_server\n"
+        "from helpers.local.settings import Settings\n"
+        "running = start_server(Settings(port=0))\n"
+        "httpx.post(running.url + '/v1/chat/completions', json={'model': 'm', 'messages': "
+        "[{'role': 'user', 'content': 'hi'}]}).raise_for_status()\n"
+        "from helpers.local import perception\n"
+        "print(sorted(m for m in ('rapidocr_onnxruntime', 'faster_whisper', 'ctranslate2') if m in sys.modules),"
+        " perception._ocr._engine, perception._whisper._engine)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LOCAL_")}
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
+                          check=True)
+    assert done.stdout.strip() == "[] None None"
