@@ -6,7 +6,7 @@ It answers with real OCR (RapidOCR), speech recognition (faster-whisper) and tra
 :mod:`helpers.local.settings`.
 
 Modules: ``settings`` (configuration), ``app`` (routes, one core), ``protocol`` (parse and
-validate), ``model`` (compose answers), ``perception`` (OCR, speech, translation),
+validate), ``media`` (images and audio: decode, check, cost), ``model`` (compose answers), ``perception`` (OCR, speech, translation),
 ``imagefacts`` (size, format, colours), ``tokenizer`` (text tokens), ``render`` (JSON and SSE),
 ``errors`` (the one error helper), ``ratelimit`` (limits and faults), ``server`` (run it).
 """

@@ -21,8 +21,9 @@ from dataclasses import dataclass
 
 from . import tokenizer
 from .imagefacts import image_facts
+from .media import Audio, Image
 from .perception import Missing, ocr, transcribe, translate
-from .protocol import Audio, ChatRequest, Image, Message
+from .protocol import ChatRequest, Message
 from .settings import MODEL_ID
 
 #: ISO 639-3 code -> (English name, words that name the language in a request).

@@ -9,32 +9,17 @@ are raised as :class:`~helpers.local.errors.ApiError` with the service's status,
 
 from __future__ import annotations
 
-import base64
-import binascii
-import fnmatch
 import hashlib
-import io
-import ipaddress
 import json
 import re
 from dataclasses import dataclass, replace
 from typing import Any
-from urllib.parse import urlsplit
 
-from ..attachments import parse_data_url, sniff_mime
-from ..errors import InputError, UnknownModelError
-from ..limits import (
-    AUDIO_FORMATS,
-    AUDIO_MIME_TYPES,
-    IMAGE_DETAILS,
-    IMAGE_MIME_ALIASES,
-    IMAGE_MIME_TYPES,
-    MAX_AUDIO_BYTES,
-    MAX_WHISPER_BYTES,
-)
-from ..tokens import audio_tokens, formula_for, image_tokens
+from ..attachments import sniff_mime
+from ..limits import MAX_WHISPER_BYTES
 from . import errors, tokenizer
 from .errors import ApiError, Surface
+from .media import Audio, Image, load_audio, load_image
 from .perception import decode_audio, digest
 from .settings import Settings
 
@@ -42,41 +27,7 @@ from .settings import Settings
 WHISPER_FORMATS = ("flac", "m4a", "mp3", "mp4", "mpeg", "mpga", "oga", "ogg", "wav", "webm")
 _WHISPER_MIME = {"audio/flac", "audio/mp4", "audio/mpeg", "audio/ogg", "audio/wav", "audio/webm", "video/webm"}
 TRANSCRIPT_FORMATS = ("json", "text", "srt", "verbose_json", "vtt")
-TOKEN_MODEL_DEFAULT = "gpt-4o"
 _API_VERSION = re.compile(r"^\d{4}-\d{2}-\d{2}(-preview)?$")
-URL_FETCH_TIMEOUT = 10.0
-
-
-@dataclass(frozen=True)
-class Image:
-    """An image part: its bytes, sniffed MIME type, size, detail and token cost."""
-
-    data: bytes
-    mime: str
-    width: int
-    height: int
-    detail: str
-    tokens: int
-
-    @property
-    def key(self) -> str:
-        """Content hash."""
-        return digest(self.data)
-
-
-@dataclass(frozen=True)
-class Audio:
-    """An audio part: bytes, format (wav/mp3), duration in seconds and estimated token cost."""
-
-    data: bytes
-    format: str
-    seconds: float
-    tokens: int
-
-    @property
-    def key(self) -> str:
-        """Content hash."""
-        return digest(self.data)
 
 
 Part = str | Image | Audio
@@ -376,133 +327,6 @@ def _check_image_count(raw_messages: list[Any], kind: str, settings: Settings) -
         raise errors.too_many_images(count, settings.max_images)
 
 
-def load_image(url: str, detail: Any, param: str, model: str, settings: Settings,
-               url_param: str | None = None) -> Image:
-    """Decode, check and cost one image given as a data URL or an http(s) URL."""
-    url_param = url_param or f"{param}.url"
-    if detail is None:
-        detail = "auto"
-    if detail not in IMAGE_DETAILS:
-        raise errors.invalid_value(f"{param}.detail", detail, IMAGE_DETAILS)
-    if url.startswith("data:"):
-        data = _data_url_bytes(url, url_param)
-    elif re.match(r"^https?://", url, re.I):
-        data = fetch_image(url, url_param, settings)
-    else:
-        raise errors.invalid_data_url(url_param, "a value without the 'data:' prefix")
-    if len(data) > settings.max_image_bytes:
-        raise errors.unsupported_image(url_param, settings.max_image_mb)
-    mime = sniff_mime(data)
-    if mime not in IMAGE_MIME_TYPES:
-        raise errors.unsupported_image(url_param, settings.max_image_mb)
-    width, height, animated = _image_header(data, url_param)
-    if animated:
-        raise errors.unsupported_image(url_param, settings.max_image_mb)
-    return Image(data, mime, width, height, detail, image_tokens(width, height, detail, token_model(model)))
-
-
-def token_model(model: str) -> str:
-    """The model whose image formula applies: the request's if helpers.tokens knows it, else gpt-4o."""
-    try:
-        formula_for(model)
-    except UnknownModelError:
-        return TOKEN_MODEL_DEFAULT
-    return model
-
-
-def _data_url_bytes(url: str, param: str) -> bytes:
-    head = url[:200].split(",", 1)[0]
-    if not head.endswith(";base64"):
-        raise errors.invalid_data_url(param, "a data URL that is not base64-encoded")
-    try:
-        declared, data = parse_data_url(url)
-    except InputError:
-        raise errors.invalid_data_url(param, "invalid base64-encoded bytes") from None
-    if not data:
-        raise errors.invalid_data_url(param, "empty base64-encoded bytes")
-    declared = IMAGE_MIME_ALIASES.get(declared or "", declared)
-    if declared is not None and not declared.startswith("image/"):
-        raise errors.invalid_data_url(param, f"unsupported MIME type '{declared}'")
-    return data
-
-
-def _image_header(data: bytes, param: str) -> tuple[int, int, bool]:
-    from PIL import Image as PILImage
-
-    try:
-        with PILImage.open(io.BytesIO(data)) as image:
-            width, height = image.size
-            animated = bool(getattr(image, "is_animated", False))
-            image.verify()
-    except Exception:  # PIL raises many kinds for broken files
-        raise errors.image_not_decodable(param) from None
-    return width, height, animated
-
-
-def url_allowed(url: str, allow: tuple[str, ...]) -> bool:
-    """Loopback hosts always; other hosts only when they match a LOCAL_IMAGE_URL_ALLOW pattern."""
-    host = (urlsplit(url).hostname or "").lower()
-    if not host:
-        return False
-    if host == "localhost":
-        return True
-    try:
-        if ipaddress.ip_address(host).is_loopback:
-            return True
-    except ValueError:
-        pass
-    return any(fnmatch.fnmatchcase(host, pattern.lower()) for pattern in allow)
-
-
-def fetch_image(url: str, param: str, settings: Settings) -> bytes:
-    """GET an image URL (no redirects, bounded size); anything else is 'not accessible'."""
-    if not url_allowed(url, settings.image_url_allow):
-        raise errors.image_url_not_accessible(param)
-    import httpx
-
-    limit = settings.max_image_bytes
-    try:
-        with httpx.stream("GET", url, timeout=URL_FETCH_TIMEOUT, follow_redirects=False) as response:
-            if response.status_code != 200:
-                raise errors.image_url_not_accessible(param)
-            chunks, total = [], 0
-            for chunk in response.iter_bytes():
-                total += len(chunk)
-                if total > limit:
-                    raise errors.unsupported_image(param, settings.max_image_mb)
-                chunks.append(chunk)
-    except httpx.HTTPError:
-        raise errors.image_url_not_accessible(param) from None
-    return b"".join(chunks)
-
-
-def load_audio(data: Any, fmt: Any, param: str) -> Audio:
-    """Decode, check and cost one ``input_audio`` part."""
-    if fmt is None:
-        raise errors.missing_parameter(f"{param}.format")
-    if fmt not in AUDIO_FORMATS:
-        raise errors.invalid_value(f"{param}.format", fmt, AUDIO_FORMATS)
-    if not isinstance(data, str):
-        raise errors.missing_parameter(f"{param}.data") if data is None else \
-            errors.invalid_type(f"{param}.data", "a string", data)
-    try:
-        raw = base64.b64decode(data, validate=True)
-    except (binascii.Error, ValueError):
-        raise errors.invalid_audio(f"{param}.data", fmt) from None
-    if len(raw) > MAX_AUDIO_BYTES:
-        raise errors.invalid_value(
-            f"{param}.data", None,
-            why=f"the audio is {len(raw)} bytes; at most {MAX_AUDIO_BYTES} are allowed. Send a shorter clip.",
-        )
-    if AUDIO_MIME_TYPES.get(sniff_mime(raw) or "") != fmt:
-        raise errors.invalid_audio(f"{param}.data", fmt)
-    try:
-        seconds = decode_audio(raw).duration
-    except ValueError:
-        raise errors.invalid_audio(f"{param}.data", fmt) from None
-    return Audio(raw, fmt, seconds, audio_tokens(seconds))
-
-
 # --- small helpers -----------------------------------------------------------------------------
 
 
@@ -566,4 +390,5 @@ def _positive_int(payload: dict[str, Any], key: str) -> int | None:
     return value
 
 
-__all__ = ["ApiError", "Audio", "AudioRequest", "ChatRequest", "Image", "Message"]
+__all__ = ["ApiError", "AudioRequest", "ChatRequest", "Message", "check_api_version", "load_json", "parse_audio_upload",
+           "parse_chat", "parse_responses"]

@@ -17,8 +17,8 @@ from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from PIL import Image
 
 from helpers.limits import UNSUPPORTED_IMAGE_MESSAGE
+from helpers.local.media import url_allowed
 from helpers.local.model import HELP
-from helpers.local.protocol import url_allowed
 
 from .conftest import API_VERSION, b64, data_url, image_bytes
 

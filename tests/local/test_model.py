@@ -7,8 +7,9 @@ import pytest
 from helpers.errors import SettingsError
 from helpers.local import perception, tokenizer
 from helpers.local.imagefacts import image_facts
+from helpers.local.media import Audio
 from helpers.local.model import compose, paragraphs, question_words, rank_lines, read_intent
-from helpers.local.protocol import Audio, Message
+from helpers.local.protocol import Message
 from helpers.local.settings import Settings, settings_from
 
 from .conftest import image_bytes
