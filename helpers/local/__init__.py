@@ -6,7 +6,8 @@ It answers with real OCR (RapidOCR), speech recognition (faster-whisper) and tra
 :mod:`helpers.local.settings`.
 
 Modules: ``settings`` (configuration), ``app`` (routes, one core), ``protocol`` (parse and
-validate), ``media`` (images and audio: decode, check, cost), ``model`` (compose answers), ``perception`` (OCR, speech, translation),
-``imagefacts`` (size, format, colours), ``tokenizer`` (text tokens), ``render`` (JSON and SSE),
-``errors`` (the one error helper), ``ratelimit`` (limits and faults), ``server`` (run it).
+validate), ``media`` (images and audio: decode, check, cost), ``model`` (compose answers),
+``perception`` (OCR, speech, translation), ``imagefacts`` (size, format, colours), ``tokenizer``
+(text tokens), ``render`` (JSON and SSE), ``errors`` (the one error helper), ``ratelimit``
+(limits and faults), ``server`` (run it). README.md lists them too.
 """
