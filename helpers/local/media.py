@@ -14,6 +14,7 @@ import io
 import ipaddress
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -47,7 +48,7 @@ class Image:
     detail: str
     tokens: int
 
-    @property
+    @cached_property
     def key(self) -> str:
         """Content hash."""
         return digest(self.data)
@@ -62,7 +63,7 @@ class Audio:
     seconds: float
     tokens: int
 
-    @property
+    @cached_property
     def key(self) -> str:
         """Content hash."""
         return digest(self.data)

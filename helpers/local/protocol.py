@@ -13,6 +13,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import Any
 
 from ..attachments import sniff_mime
@@ -62,7 +63,7 @@ class ChatRequest:
     audio_tokens: int = 0
     image_tokens: int = 0
 
-    @property
+    @cached_property
     def fingerprint(self) -> str:
         """A hash of what decides the answer: same request, same ids."""
         parts = [self.api, self.surface.value, self.model, str(self.max_tokens), str(self.n)]
@@ -86,7 +87,7 @@ class AudioRequest:
     language: str | None = None
     prompt: str | None = None
 
-    @property
+    @cached_property
     def fingerprint(self) -> str:
         """A hash of what decides the answer."""
         text = "\x1f".join([self.task, self.model, digest(self.data), self.response_format, self.prompt or "",
