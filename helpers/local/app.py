@@ -155,8 +155,11 @@ class Core:
 
 
 async def _replay(events: list[bytes]) -> AsyncIterator[bytes]:
+    """Yield the events one by one, letting the loop run in between: a client that hangs up mid-stream is
+    noticed at once (otherwise every remaining write fails and asyncio logs 'socket.send() raised')."""
     for event in events:
         yield event
+        await asyncio.sleep(0)
 
 
 async def _read_form(request: Request) -> tuple[dict[str, Any], bytes | None]:

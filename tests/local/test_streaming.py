@@ -159,3 +159,20 @@ def test_responses_stream_events(raw: httpx.Client, oai: openai.OpenAI) -> None:
             final = event.response
     assert "".join(deltas) == HELP
     assert final is not None and final.output_text == HELP and final.usage.output_tokens == 120
+
+
+def test_client_hanging_up_mid_stream_is_quiet(server, caplog: pytest.LogCaptureFixture) -> None:
+    import socket
+    import time
+
+    host, port = server.url.removeprefix("http://").split(":")
+    body = json.dumps({"model": "m", "messages": HI, "stream": True}).encode()
+    for _ in range(3):
+        with socket.create_connection((host, int(port))) as conn:
+            conn.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                         + f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
+            conn.recv(200)
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")  # RST
+    time.sleep(0.3)  # let the server write into the closed connections
+    assert httpx.post(f"{server.url}/v1/chat/completions", json={"model": "m", "messages": HI}).status_code == 200
+    assert not [r for r in caplog.records if "socket.send() raised" in r.getMessage()]
