@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 import warnings
+from collections import deque
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 
 import pymupdf
@@ -180,13 +182,29 @@ class PdfPages:
                 for number in self.numbers:
                     yield self._render_one(doc, number)
             return
-        # PyMuPDF is not thread-safe: use processes, each with the document open once.
-        # map() with a small chunk size keeps only a few rendered pages in flight.
-        jobs = ((n, self.dpi, self.fmt, self.jpeg_quality, self.max_pixels) for n in self.numbers)
+        # PyMuPDF is not thread-safe: use processes, each with the document open once. At most
+        # 2 * workers pages are queued, so a slow reader does not pile up rendered pages
+        # (Executor.map would queue them all before Python 3.14's buffersize).
+        numbers = iter(self.numbers)
+        pending: deque[Future[bytes]] = deque()
         with ProcessPoolExecutor(
             self.workers, initializer=_worker_open, initargs=(self.source, self.password)
         ) as pool:
-            yield from pool.map(_worker_render, jobs, chunksize=1)
+
+            def submit(count: int) -> None:
+                for number in itertools.islice(numbers, count):
+                    job = (number, self.dpi, self.fmt, self.jpeg_quality, self.max_pixels)
+                    pending.append(pool.submit(_worker_render, job))
+
+            submit(2 * self.workers)
+            try:
+                while pending:
+                    data = pending.popleft().result()
+                    submit(1)
+                    yield data
+            finally:
+                for future in pending:  # a reader that stops early cancels what is queued
+                    future.cancel()
 
 
 def pdf_pages(source: str | Path | bytes, **options: object) -> PdfPages:

@@ -125,3 +125,10 @@ def test_corrupt_missing_and_bad_options(tmp_path, six_pages):
         pdf_pages(six_pages, fmt="gif")
     with pytest.raises(InputError, match=r"dpi=5 is out of range; use 18 to 1200"):
         pdf_pages(six_pages, dpi=5)
+
+
+def test_stopping_early_with_workers_cancels_the_rest(six_pages):
+    pages = iter(pdf_pages(six_pages, dpi=72, progress=False, workers=2))
+    first = next(pages)
+    pages.close()  # the pool shuts down with the queued pages cancelled, nothing hangs
+    assert first.name == "six-page1.png"
