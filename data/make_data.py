@@ -199,10 +199,11 @@ def _receipt_lines() -> list[tuple[str, str, str]]:
 
 def make_receipt(path: Path, width: int = 800) -> None:
     """Render receipt.png: black DejaVu Sans text on white, sized for OCR."""
+    basic = ImageFont.Layout.BASIC  # same glyphs with or without libraqm, and no "fi" ligatures
     fonts = {
-        "title": ImageFont.truetype(str(SANS_BOLD), 44),
-        "total": ImageFont.truetype(str(SANS_BOLD), 34),
-        "text": ImageFont.truetype(str(SANS), 30),
+        "title": ImageFont.truetype(str(SANS_BOLD), 44, layout_engine=basic),
+        "total": ImageFont.truetype(str(SANS_BOLD), 34, layout_engine=basic),
+        "text": ImageFont.truetype(str(SANS), 30, layout_engine=basic),
     }
     heights = {"title": 72, "total": 56, "gap": 24, "rule": 28}
     rows = _receipt_lines()
