@@ -166,3 +166,27 @@ def wav_seconds(wav: bytes) -> float:
 
     with wave.open(io.BytesIO(wav)) as reader:
         return reader.getnframes() / reader.getframerate()
+
+
+TABLE = [("Fruit", "Boxes", "Price"), ("Apples", "12", "3.40"), ("Pears", "7", "2.95"), ("Plums", "30", "11.00")]
+
+
+@pytest.fixture(scope="session")
+def table_png() -> bytes:
+    """An A4 page at 100 dpi: the title 'Stock count' over a ruled table of TABLE (bold header row)."""
+    import pymupdf
+
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    page.insert_text((72, 90), "Stock count", fontsize=20)
+    columns, top, height = (72, 250, 380, 510), 120, 28
+    for r, row in enumerate(TABLE):
+        y = top + r * height
+        page.draw_line((72, y), (510, y))
+        for x, cell in zip(columns, row, strict=False):
+            page.insert_text((x + 8, y + 19), cell, fontsize=12, fontname="hebo" if r == 0 else "helv")
+    bottom = top + len(TABLE) * height
+    page.draw_line((72, bottom), (510, bottom))
+    for x in columns:
+        page.draw_line((x, top), (x, bottom))
+    return page.get_pixmap(dpi=100).tobytes("png")

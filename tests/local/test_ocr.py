@@ -1,0 +1,132 @@
+"""OCR of the local model: boxes joined into visual rows, word spaces put back, answers about the samples."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import openai
+import pytest
+
+from helpers import chat_message, pdf_pages, prepare_image
+from helpers.local import perception
+from helpers.local.perception import TextLine, restore_spaces, rows
+
+DATA = Path(__file__).resolve().parents[2] / "data"
+
+
+def line(text: str, left: int, top: int, right: int, bottom: int, score: float = 0.9) -> TextLine:
+    return TextLine(text, (left, top, right, bottom), score)
+
+
+def test_rows_join_the_boxes_of_one_visual_row() -> None:
+    boxes = [
+        line("$21.50", 580, 604, 715, 641),  # a bold amount, taller than its label
+        line("TOTAL", 54, 606, 175, 639),
+        line("Paid by card", 56, 655, 235, 689, 0.8),
+        line("$21.50", 610, 654, 715, 688),
+        line("Cappuccino", 56, 354, 230, 388),
+        line("$3.80", 627, 355, 714, 387),
+    ]
+    assert rows(boxes) == [
+        line("Cappuccino $3.80", 56, 354, 714, 388),
+        line("TOTAL $21.50", 54, 604, 715, 641),
+        line("Paid by card $21.50", 56, 654, 715, 689, 0.8),  # the lowest score of the row
+    ]
+
+
+def test_rows_keep_lines_of_a_paragraph_and_a_vertical_title_apart() -> None:
+    boxes = [
+        line("increase of about forty percent.", 90, 486, 306, 506),
+        line("grew fastest in the third quarter.", 91, 462, 660, 484),
+        line("Sales (thousand dollars)", 100, 230, 123, 412),  # turned by 90 degrees
+        line("100", 124, 340, 153, 359),
+        line("150", 124, 290, 153, 310),
+    ]
+    assert [row.text for row in rows(boxes)] == [
+        "150",
+        "Sales (thousand dollars)",
+        "100",
+        "grew fastest in the third quarter.",
+        "increase of about forty percent.",
+    ]
+    assert rows([]) == []
+
+
+def test_restore_spaces_leaves_what_it_cannot_measure_alone() -> None:
+    white = np.full((40, 200), 255, np.float32)
+    box = [[10, 5], [190, 5], [190, 35], [10, 35]]
+    char_boxes = [[[10 + 20 * i, 5], [30 + 20 * i, 5], [30 + 20 * i, 35], [10 + 20 * i, 35]] for i in range(5)]
+    assert restore_spaces(white, box, "Hello", list("Hello"), char_boxes) == "Hello"  # no contrast
+    assert restore_spaces(white, box, "Hello", list("Help"), char_boxes[:4]) == "Hello"  # characters do not match
+    tall = [[10, 5], [30, 5], [30, 195], [10, 195]]
+    assert restore_spaces(white, tall, "Hello", list("Hello"), char_boxes) == "Hello"  # vertical text
+
+
+def test_word_spaces_come_back_and_numbers_stay_whole() -> None:
+    chart = [row.text for row in perception.ocr((DATA / "chart.png").read_bytes())]
+    assert chart[0] == "Workshop attendance by month"  # "Workshopattendancebymonth" without the fix
+    assert "Month (2024)" in chart
+    page = next(iter(pdf_pages(DATA / "report.pdf", dpi=100, pages="2")))
+    lines = [row.text for row in perception.ocr(prepare_image(page, "high").content_bytes())]
+    assert lines[0] == "Sales by region and quarter"
+    assert lines[-4:] == [
+        "Table 1 lists the sales of each region in thousands of dollars. The northern region",
+        "grew fastest in the third quarter. Its sales rose from 135 to 190 thousand dollars, an",
+        "increase of about forty percent.",
+        "Page 2 of 4",
+    ]
+
+
+@pytest.fixture(scope="module")
+def receipt() -> object:
+    """The receipt as the notebooks send it."""
+    return prepare_image(str(DATA / "receipt.png"))
+
+
+def test_receipt_total_comes_with_its_amount(oai: openai.OpenAI, receipt: object) -> None:
+    reply = oai.chat.completions.create(model="gpt-4o", messages=[chat_message("What is the total on this receipt?",
+                                                                               receipt)])
+    lines = reply.choices[0].message.content.splitlines()
+    assert lines[1:] == ["Most relevant text (2 of 13 lines):", "Receipt no. 10482 Table 7", "TOTAL $21.50"]
+    assert any("TOTAL" in text and "$21.50" in text for text in lines)
+
+
+def test_follow_up_on_the_receipt_gives_the_price(oai: openai.OpenAI, receipt: object) -> None:
+    reply = oai.chat.completions.create(model="gpt-4o", messages=[
+        {"role": "system", "content": "You answer questions about documents briefly."},
+        chat_message("Which shop is this receipt from?", receipt),
+        {"role": "assistant", "content": "..."},
+        {"role": "user", "content": "What did the cappuccino cost?"},
+    ])
+    assert reply.choices[0].message.content.splitlines()[1:] == ["Most relevant text (1 of 13 lines):",
+                                                                  "Cappuccino $3.80"]
+
+
+def test_table_comes_out_one_row_per_line(oai: openai.OpenAI, table_png: bytes) -> None:
+    reply = oai.chat.completions.create(model="gpt-4o", messages=[
+        chat_message("Extract the table on this page, one row per line.", table_png, detail="high")])
+    assert reply.choices[0].message.content.splitlines()[1:] == [
+        "Text found (5 lines):",
+        "Stock count",
+        "Fruit Boxes Price",
+        "Apples 12 3.40",
+        "Pears 7 2.95",
+        "Plums 30 11.00",
+    ]
+
+
+def test_report_table_page_as_the_notebook_sends_it(oai: openai.OpenAI) -> None:
+    page = next(iter(pdf_pages(DATA / "report.pdf", dpi=100, pages="2")))
+    reply = oai.chat.completions.create(model="gpt-4o", messages=[
+        chat_message("Extract the table on this page, one row per line.", prepare_image(page, "high"),
+                     detail="high")])
+    assert reply.choices[0].message.content.splitlines()[1:8] == [
+        "Text found (11 lines):",
+        "Sales by region and quarter",
+        "Region Q1 Q2 Q3 Q4 Total",
+        "North 120 135 190 205 650",
+        "South 140 150 158 162 610",
+        "East 98 110 121 130 459",
+        "West 160 155 170 175 660",
+    ]
