@@ -22,6 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
+from ..limits import MB
 from ..tokens import audio_tokens
 from . import errors, protocol, render
 from .errors import ApiError, Surface, error_response
@@ -173,10 +174,60 @@ async def _read_form(request: Request) -> tuple[dict[str, Any], bytes | None]:
                 fields.setdefault(key, value)
             elif key == "file":
                 file = await value.read()
+    except ApiError:  # the body is over LOCAL_MAX_BODY_MB (BodyLimit)
+        raise
     except Exception:  # python-multipart raises several kinds for broken bodies
         raise ApiError(400, None, "Could not parse the multipart form body; send the audio as multipart/form-data "
                                   "with a 'file' part and a 'model' field.") from None
     return fields, file
+
+
+class BodyLimit:
+    """ASGI middleware: a request body over LOCAL_MAX_BODY_MB is a 413, refused before it is read.
+
+    A Content-Length over the limit is answered at once, without reading the body (uvicorn discards
+    it and keeps the connection). A body without a Content-Length (chunked) is counted as the route
+    reads it: the read that goes over the limit raises the 413 as an :class:`ApiError`, which the
+    route's :meth:`Core.guarded` writes like every other error, so at most the limit plus one chunk
+    is ever held.
+    """
+
+    def __init__(self, app: Any, max_mb: float) -> None:
+        self.app = app
+        self.max_mb = max_mb
+        self.limit = int(max_mb * MB)
+
+    async def __call__(self, scope: dict[str, Any], receive: Callable[[], Any], send: Callable[..., Any]) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = _content_length(scope)
+        if length is not None and length > self.limit:
+            response = error_response(errors.body_too_large(self.max_mb, length), _surface_of(scope["path"]))
+            await response(scope, receive, send)
+            return
+        received = 0
+
+        async def counted() -> Any:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.limit:
+                    raise errors.body_too_large(self.max_mb)
+            return message
+
+        await self.app(scope, counted, send)
+
+
+def _content_length(scope: dict[str, Any]) -> int | None:
+    for name, value in scope.get("headers", ()):
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None  # uvicorn refuses a malformed Content-Length before the app sees it
+    return None
 
 
 def _surface_of(path: str) -> Surface:
@@ -194,6 +245,7 @@ def create_app(settings: Settings) -> FastAPI:
     core = Core(settings)
     app = FastAPI(title="Local host", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.core = core
+    app.add_middleware(BodyLimit, max_mb=settings.max_body_mb)
 
     @app.exception_handler(StarletteHTTPException)
     async def _routing_error(request: Request, exc: StarletteHTTPException) -> Response:

@@ -22,7 +22,7 @@ from enum import Enum
 
 from starlette.responses import Response
 
-from ..limits import IMAGE_URL_NOT_ACCESSIBLE, UNSUPPORTED_IMAGE_MESSAGE
+from ..limits import IMAGE_URL_NOT_ACCESSIBLE, MB, UNSUPPORTED_IMAGE_MESSAGE
 
 
 class Surface(str, Enum):
@@ -216,6 +216,17 @@ def file_too_large(size: int, limit: int) -> ApiError:
         413, "content_too_large",
         f"Maximum content size limit ({limit}) exceeded ({size} bytes read). Cut the audio into shorter parts.",
         param="file",
+    )
+
+
+def body_too_large(max_mb: float, size: int | None = None) -> ApiError:
+    """413 for a request body over LOCAL_MAX_BODY_MB (``size`` when the Content-Length said it)."""
+    sent = f"{size} bytes were sent" if size is not None else "more than that was sent"
+    return ApiError(
+        413, "request_too_large",
+        f"The request body is too large: the local host accepts at most {int(max_mb * MB)} bytes "
+        f"({max_mb:g} MB, set by LOCAL_MAX_BODY_MB) and {sent}. Send fewer or smaller attachments "
+        "(helpers.prepare_image shrinks images to what the service keeps), or raise LOCAL_MAX_BODY_MB.",
     )
 
 

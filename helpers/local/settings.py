@@ -23,6 +23,8 @@ LOCAL_FAULT_RETRY_AFTER_MS --fault-retry-after-ms     retry-after-ms sent with a
 LOCAL_LATENCY_MS           --latency-ms               latency added to every API request [0]
 LOCAL_MAX_IMAGES           --max-images               images allowed per request [50]
 LOCAL_MAX_IMAGE_MB         --max-image-mb             bytes allowed per image, in MB [20]
+LOCAL_MAX_BODY_MB          --max-body-mb              bytes allowed per request body, in MB; a larger
+                                                      body is a 413, refused before it is read [64]
 LOCAL_IMAGE_URL_ALLOW      --image-url-allow          comma-separated host patterns (fnmatch) whose
                                                       http(s) image URLs may be fetched; loopback is
                                                       always allowed [none]
@@ -66,6 +68,7 @@ class Settings:
     latency_ms: int = 0
     max_images: int = MAX_IMAGES_PER_REQUEST
     max_image_mb: float = MAX_IMAGE_BYTES / MB
+    max_body_mb: float = 64.0
     image_url_allow: tuple[str, ...] = ()
     whisper_model: str | None = None
     preload: bool = False
@@ -84,6 +87,8 @@ class Settings:
             raise SettingsError(f"LOCAL_RATE_WINDOW={self.rate_window} must be a number of seconds above 0.")
         if self.max_images < 1 or self.max_image_mb <= 0:
             raise SettingsError("LOCAL_MAX_IMAGES and LOCAL_MAX_IMAGE_MB must be above 0.")
+        if not (self.max_body_mb > 0 and math.isfinite(self.max_body_mb)):
+            raise SettingsError(f"LOCAL_MAX_BODY_MB={self.max_body_mb} must be a number of MB above 0.")
         if self.latency_ms < 0 or self.fault_retry_after_ms < 0:
             raise SettingsError("LOCAL_LATENCY_MS and LOCAL_FAULT_RETRY_AFTER_MS must be 0 or more.")
 
@@ -97,6 +102,11 @@ class Settings:
     def max_image_bytes(self) -> int:
         """The byte limit of one image."""
         return int(self.max_image_mb * MB)
+
+    @property
+    def max_body_bytes(self) -> int:
+        """The byte limit of one request body."""
+        return int(self.max_body_mb * MB)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -165,6 +175,7 @@ _SPECS = (
     _Spec("latency_ms", "int", "latency added to every API request (default 0)"),
     _Spec("max_images", "int", "images allowed per request (default 50)"),
     _Spec("max_image_mb", "float", "size allowed per image in MB (default 20)"),
+    _Spec("max_body_mb", "float", "size allowed per request body in MB; larger is a 413 (default 64)"),
     _Spec("image_url_allow", "list", "comma-separated host patterns whose image URLs may be fetched "
           "(loopback always may; default: none)"),
     _Spec("whisper_model", "str", "faster-whisper model directory or name (default: tiny.en of "
