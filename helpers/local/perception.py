@@ -181,17 +181,42 @@ def _ocr_run(engine: Any, data: bytes) -> list[TextLine]:
     # RapidOCR wants BGR like OpenCV. No angle classifier: pages and photos of text are upright, and
     # the classifier turned upright lines upside down (into gibberish) on rendered test pages.
     # return_word_box adds where each recognised character is, used to put back lost word spaces.
-    result, _ = engine(pixels[:, :, ::-1].copy(), use_cls=False, return_word_box=True)
+    bgr = pixels[:, :, ::-1].copy()
+    result, _ = engine(bgr, use_cls=False, return_word_box=True)
     gray = grayscale(pixels)
     boxes = []
     for box, text, score, *chars in result or []:
         if len(chars) >= 2:
             text = restore_spaces(gray, box, text, chars[1], chars[0])
+        text, score = _reread_vertical(engine, bgr, box, text, score)
         xs = [round(float(p[0])) for p in box]
         ys = [round(float(p[1])) for p in box]
         if text.strip():
             boxes.append(TextLine(text.strip(), (min(xs), min(ys), max(xs), max(ys)), round(float(score), 4)))
     return rows(boxes)
+
+
+def _reread_vertical(engine: Any, bgr: np.ndarray, box: Any, text: str, score: float) -> tuple[str, float]:
+    """Read a tall box the other ways round too, and keep the reading the recogniser is surest of.
+
+    RapidOCR turns the crop of a box at least 1.5 times taller than wide by 90 degrees one way, which
+    reads text running top to bottom; a chart's y-axis title runs bottom to top and came out upside
+    down ("(seop puesnou) sales" for "Sales (thousand dollars)"), and a lone tall character was read
+    sideways. The crop is also read turned the other way and upright.
+    """
+    corners = np.array(box, np.float32)
+    width = max(np.linalg.norm(corners[0] - corners[1]), np.linalg.norm(corners[2] - corners[3]))
+    height = max(np.linalg.norm(corners[0] - corners[3]), np.linalg.norm(corners[1] - corners[2]))
+    if not hasattr(engine, "get_crop_img_list") or height < 1.5 * width:
+        return text, score
+    turned = engine.get_crop_img_list(bgr, [corners])[0]  # RapidOCR's crop, turned a quarter left
+    others = [np.ascontiguousarray(turned[::-1, ::-1]), np.ascontiguousarray(np.rot90(turned, -1))]
+    readings, _ = engine.text_rec(others)
+    best = (text, float(score))
+    for other_text, other_score in readings:
+        if other_text.strip() and float(other_score) > best[1]:
+            best = (other_text, float(other_score))
+    return best
 
 
 def rows(boxes: list[TextLine]) -> list[TextLine]:

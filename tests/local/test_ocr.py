@@ -130,3 +130,12 @@ def test_report_table_page_as_the_notebook_sends_it(oai: openai.OpenAI) -> None:
         "East 98 110 121 130 459",
         "West 160 155 170 175 660",
     ]
+
+
+def test_axis_titles_turned_by_90_degrees_are_read_the_right_way_round() -> None:
+    chart = [row.text for row in perception.ocr((DATA / "chart.png").read_bytes())]
+    assert "Attendees" in chart  # "s" before: the title was read sideways
+    page = next(iter(pdf_pages(DATA / "report.pdf", dpi=100, pages="3")))
+    lines = [row.text for row in perception.ocr(prepare_image(page, "high").content_bytes())]
+    assert "Sales (thousand dollars)" in lines  # "(seop puesnou) sales" before: read upside down
+    assert lines.index("Sales (thousand dollars)") < lines.index("Q1 Q2 Q3 Q4")
