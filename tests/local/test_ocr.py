@@ -139,3 +139,13 @@ def test_axis_titles_turned_by_90_degrees_are_read_the_right_way_round() -> None
     lines = [row.text for row in perception.ocr(prepare_image(page, "high").content_bytes())]
     assert "Sales (thousand dollars)" in lines  # "(seop puesnou) sales" before: read upside down
     assert lines.index("Sales (thousand dollars)") < lines.index("Q1 Q2 Q3 Q4")
+
+
+def test_ocr_is_the_same_when_run_again() -> None:
+    data = (DATA / "receipt.png").read_bytes()
+    first = perception.ocr(data)
+    perception._ocr.cache = perception._Cache(8)  # forget the result, so it is computed again
+    try:
+        assert perception.ocr(data) == first
+    finally:
+        perception._ocr.cache = perception._Cache(256)
