@@ -130,8 +130,9 @@ def timed(fn: Callable[[], object]) -> float:
 
 def ocr_in_child(which: str, paths: list[str]) -> list[float]:
     """OCR timings from a fresh Python process (no server, no other engine in it)."""
-    done = subprocess.run([sys.executable, "-c", OCR_CHILD, which, *paths], cwd=ROOT, capture_output=True,
-                          text=True, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", OCR_CHILD, which, *paths], cwd=ROOT, capture_output=True, text=True, check=True
+    )
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -143,8 +144,9 @@ def page_png(number: int) -> bytes:
     page.insert_text((72, 90), f"Meeting notes {number}", fontsize=22)
     y = 140
     for line in range(18):
-        page.insert_text((72, y), f"Item {line + 1}: the budget for project {number} is reviewed on Monday.",
-                         fontsize=12)
+        page.insert_text(
+            (72, y), f"Item {line + 1}: the budget for project {number} is reviewed on Monday.", fontsize=12
+        )
         y += 30
     return page.get_pixmap(dpi=150).tobytes("png")
 
@@ -174,7 +176,9 @@ async def load(url: str, body: dict, total: int, concurrency: int) -> tuple[floa
             while remaining > 0:
                 remaining -= 1
                 try:
-                    response = await http.post(url, content=payload, headers={"content-type": "application/json"})
+                    response = await http.post(
+                        url, content=payload, headers={"content-type": "application/json"}
+                    )
                     if response.status_code != 200:
                         errors += 1
                 except httpx.HTTPError:
@@ -192,7 +196,10 @@ def main() -> int:
     n_text, n_pages, n_clips, n_load = (100, 3, 2, 1000) if args.quick else (300, 8, 5, 4000)
     for tool in ("espeak-ng", "apertium"):
         if shutil.which(tool) is None:
-            print(f"{tool} is missing: sudo apt-get install apertium apertium-eng-spa espeak-ng", file=sys.stderr)
+            print(
+                f"{tool} is missing: sudo apt-get install apertium apertium-eng-spa espeak-ng",
+                file=sys.stderr,
+            )
             return 2
 
     import openai
@@ -213,8 +220,10 @@ def main() -> int:
             # --- text-only ------------------------------------------------------------------
             for _ in range(20):
                 http.post("/v1/chat/completions", json=HI)
-            text = [timed(lambda: http.post("/v1/chat/completions", json=HI).raise_for_status())
-                    for _ in range(n_text)]
+            text = [
+                timed(lambda: http.post("/v1/chat/completions", json=HI).raise_for_status())
+                for _ in range(n_text)
+            ]
             settings = Settings()
             body = json.dumps(HI).encode()
 
@@ -225,13 +234,25 @@ def main() -> int:
             direct_text = [timed(in_process) for _ in range(n_text)]
             t50, t95 = percentiles(text)
             d50, _ = percentiles(direct_text)
-            rows.append((f"text-only chat (n={n_text})", f"{t50 * 1e3:.1f} ms / {t95 * 1e3:.1f} ms",
-                         f"same answer in-process {d50 * 1e3:.2f} ms", f"{t50 / d50:.0f}x"))
+            rows.append(
+                (
+                    f"text-only chat (n={n_text})",
+                    f"{t50 * 1e3:.1f} ms / {t95 * 1e3:.1f} ms",
+                    f"same answer in-process {d50 * 1e3:.2f} ms",
+                    f"{t50 / d50:.0f}x",
+                )
+            )
             sdk = openai.OpenAI(base_url=f"{base}/v1", api_key="local")
             sdk_times = [timed(lambda: sdk.chat.completions.create(**HI)) for _ in range(n_text)]
             k50, k95 = percentiles(sdk_times)
-            rows.append(("  the same through the openai SDK", f"{k50 * 1e3:.1f} ms / {k95 * 1e3:.1f} ms",
-                         "", f"{k50 / d50:.0f}x"))
+            rows.append(
+                (
+                    "  the same through the openai SDK",
+                    f"{k50 * 1e3:.1f} ms / {k95 * 1e3:.1f} ms",
+                    "",
+                    f"{k50 / d50:.0f}x",
+                )
+            )
 
             # --- one A4 page ----------------------------------------------------------------
             pages = [page_png(1000 + i) for i in range(2 * n_pages + 2)]
@@ -239,9 +260,21 @@ def main() -> int:
 
             def ask_page(png: bytes) -> str:
                 url = "data:image/png;base64," + base64.b64encode(png).decode()
-                response = http.post("/v1/chat/completions", json={"model": "gpt-4o", "messages": [
-                    {"role": "user", "content": [{"type": "text", "text": question},
-                                                 {"type": "image_url", "image_url": {"url": url}}]}]})
+                response = http.post(
+                    "/v1/chat/completions",
+                    json={
+                        "model": "gpt-4o",
+                        "messages": [
+                            {
+                                "role": "user",
+                                "content": [
+                                    {"type": "text", "text": question},
+                                    {"type": "image_url", "image_url": {"url": url}},
+                                ],
+                            }
+                        ],
+                    },
+                )
                 response.raise_for_status()
                 return response.json()["choices"][0]["message"]["content"]
 
@@ -253,41 +286,80 @@ def main() -> int:
                 files[-1].write_bytes(png)
             warm = [str(files[-1])]
             direct = ocr_in_child("defaults", warm + [str(f) for f in files[:n_pages]])
-            same_settings = ocr_in_child("local", warm + [str(f) for f in files[n_pages:2 * n_pages]])
+            same_settings = ocr_in_child("local", warm + [str(f) for f in files[n_pages : 2 * n_pages]])
             cached = [timed(lambda: ask_page(pages[0])) for _ in range(5)]
             s50, s95 = percentiles(served)
             o50, _ = percentiles(direct)
             p50, _ = percentiles(same_settings)
             c50, _ = percentiles(cached)
-            rows.append((f"A4 page, 150 dpi, new each time (n={n_pages})", f"{s50:.2f} s / {s95:.2f} s",
-                         f"RapidOCR() defaults in-process {o50:.2f} s", f"{s50 / o50:.2f}x"))
-            rows.append(("  server overhead on the same OCR settings", "",
-                         f"helpers.local.perception.ocr in-process {p50:.2f} s", f"{s50 / p50:.2f}x"))
+            rows.append(
+                (
+                    f"A4 page, 150 dpi, new each time (n={n_pages})",
+                    f"{s50:.2f} s / {s95:.2f} s",
+                    f"RapidOCR() defaults in-process {o50:.2f} s",
+                    f"{s50 / o50:.2f}x",
+                )
+            )
+            rows.append(
+                (
+                    "  server overhead on the same OCR settings",
+                    "",
+                    f"helpers.local.perception.ocr in-process {p50:.2f} s",
+                    f"{s50 / p50:.2f}x",
+                )
+            )
             rows.append(("same page again (OCR cache)", f"{c50 * 1e3:.0f} ms", "", ""))
 
             # --- 5-second clip --------------------------------------------------------------
             clips = [clip_wav(i, Path(tmp)) for i in range(n_clips + 1)]
             seconds = statistics.mean(wav_seconds(c) for c in clips)
-            whisper = WhisperModel(perception.whisper_model_path(), device="cpu", compute_type="int8",
-                                   cpu_threads=perception.THREADS)
+            whisper = WhisperModel(
+                perception.whisper_model_path(),
+                device="cpu",
+                compute_type="int8",
+                cpu_threads=perception.THREADS,
+            )
 
             def direct_clip(wav: bytes) -> float:
                 audio = perception.decode_audio(wav).samples
                 started = time.perf_counter()
-                segments, _ = whisper.transcribe(audio, language="en", beam_size=1, temperature=0.0,
-                                                 condition_on_previous_text=False, vad_filter=False)
+                segments, _ = whisper.transcribe(
+                    audio,
+                    language="en",
+                    beam_size=1,
+                    temperature=0.0,
+                    condition_on_previous_text=False,
+                    vad_filter=False,
+                )
                 words = " ".join(s.text.strip() for s in segments)
                 asr = time.perf_counter() - started
-                subprocess.run(["apertium", "-u", "eng-spa"], input=words, capture_output=True, text=True,
-                               check=True)
+                subprocess.run(
+                    ["apertium", "-u", "eng-spa"], input=words, capture_output=True, text=True, check=True
+                )
                 return asr
 
             def ask_clip(wav: bytes) -> str:
-                response = http.post("/v1/chat/completions", json={"model": "gpt-4o-audio-preview", "messages": [
-                    {"role": "user", "content": [
-                        {"type": "text", "text": "Translate this to Spanish."},
-                        {"type": "input_audio", "input_audio": {"data": base64.b64encode(wav).decode(),
-                                                                "format": "wav"}}]}]})
+                response = http.post(
+                    "/v1/chat/completions",
+                    json={
+                        "model": "gpt-4o-audio-preview",
+                        "messages": [
+                            {
+                                "role": "user",
+                                "content": [
+                                    {"type": "text", "text": "Translate this to Spanish."},
+                                    {
+                                        "type": "input_audio",
+                                        "input_audio": {
+                                            "data": base64.b64encode(wav).decode(),
+                                            "format": "wav",
+                                        },
+                                    },
+                                ],
+                            }
+                        ],
+                    },
+                )
                 response.raise_for_status()
                 return response.json()["choices"][0]["message"]["content"]
 
@@ -295,15 +367,25 @@ def main() -> int:
             sample_reply = ask_clip(clips[-1])
             served_clips = [timed(lambda wav=wav: ask_clip(wav)) for wav in clips[:n_clips]]
             asr_times: list[float] = []
-            direct_clips = [timed(lambda wav=wav: asr_times.append(direct_clip(wav))) for wav in clips[:n_clips]]
+            direct_clips = [
+                timed(lambda wav=wav: asr_times.append(direct_clip(wav))) for wav in clips[:n_clips]
+            ]
             a50, a95 = percentiles(served_clips)
             w50, _ = percentiles(direct_clips)
-            rows.append((f"{seconds:.1f} s clip: ASR + translation (n={n_clips})", f"{a50:.2f} s / {a95:.2f} s",
-                         f"faster-whisper + apertium in-process {w50:.2f} s", f"{a50 / w50:.2f}x"))
+            rows.append(
+                (
+                    f"{seconds:.1f} s clip: ASR + translation (n={n_clips})",
+                    f"{a50:.2f} s / {a95:.2f} s",
+                    f"faster-whisper + apertium in-process {w50:.2f} s",
+                    f"{a50 / w50:.2f}x",
+                )
+            )
             rtf_direct = statistics.median(asr_times) / seconds
-            notes.append(f"speech recognition real-time factor: {rtf_direct:.3f} (faster-whisper tiny.en int8, "
-                         f"{perception.THREADS} threads, direct); whole served request incl. translation: "
-                         f"{a50 / seconds:.3f}")
+            notes.append(
+                f"speech recognition real-time factor: {rtf_direct:.3f} (faster-whisper tiny.en int8, "
+                f"{perception.THREADS} threads, direct); whole served request incl. translation: "
+                f"{a50 / seconds:.3f}"
+            )
             notes.append(f"sample reply: {sample_reply.splitlines()[0]}")
 
         # --- throughput ---------------------------------------------------------------------
@@ -315,17 +397,29 @@ def main() -> int:
     bare_port = free_port()
     bare = start([sys.executable, "-c", BARE_APP, str(bare_port), reference], bare_port)
     try:
-        bare_rps, bare_errors = asyncio.run(load(f"http://127.0.0.1:{bare_port}/v1/chat/completions", HI, n_load, 32))
+        bare_rps, bare_errors = asyncio.run(
+            load(f"http://127.0.0.1:{bare_port}/v1/chat/completions", HI, n_load, 32)
+        )
     finally:
         bare.terminate()
         bare.wait()
-    rows.append((f"32 concurrent text clients ({n_load} requests)", f"{rps:.0f} req/s, {errors} errors",
-                 f"bare FastAPI constant reply {bare_rps:.0f} req/s ({bare_errors} errors)", f"{rps / bare_rps:.2f}x"))
+    rows.append(
+        (
+            f"32 concurrent text clients ({n_load} requests)",
+            f"{rps:.0f} req/s, {errors} errors",
+            f"bare FastAPI constant reply {bare_rps:.0f} req/s ({bare_errors} errors)",
+            f"{rps / bare_rps:.2f}x",
+        )
+    )
 
-    print(f"local host benchmark: {os.cpu_count()} cores, Python {platform.python_version()}, "
-          "server in a child process, clients over loopback HTTP")
-    widths = [max(len(r[i]) for r in [*rows, ("what", "p50 / p95", "alternative, same run", "ratio")])
-              for i in range(4)]
+    print(
+        f"local host benchmark: {os.cpu_count()} cores, Python {platform.python_version()}, "
+        "server in a child process, clients over loopback HTTP"
+    )
+    widths = [
+        max(len(r[i]) for r in [*rows, ("what", "p50 / p95", "alternative, same run", "ratio")])
+        for i in range(4)
+    ]
     header = ("what", "p50 / p95", "alternative, same run", "ratio")
     for row in [header, *rows]:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())

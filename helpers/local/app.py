@@ -86,7 +86,9 @@ class Core:
 
     # --- the APIs ----------------------------------------------------------------------------
 
-    async def chat(self, request: Request, surface: Surface, api: str, deployment: str | None = None) -> Response:
+    async def chat(
+        self, request: Request, surface: Surface, api: str, deployment: str | None = None
+    ) -> Response:
         """Chat Completions or Responses, on any surface."""
 
         async def work() -> Response:
@@ -97,8 +99,9 @@ class Core:
 
         return await self.guarded(surface, work)
 
-    def _chat_sync(self, body: bytes, surface: Surface, api: str, deployment: str | None,
-                   header_model: str | None) -> Response:
+    def _chat_sync(
+        self, body: bytes, surface: Surface, api: str, deployment: str | None, header_model: str | None
+    ) -> Response:
         payload = protocol.load_json(body)
         if api == "responses":
             parsed = protocol.parse_responses(payload, surface, self.settings)
@@ -108,14 +111,22 @@ class Core:
         answer = answer_chat(parsed)
         headers = {**render.surface_headers(surface, parsed.model, parsed.fingerprint), **limits}
         if parsed.stream:
-            events = list(render.responses_stream(parsed, answer) if api == "responses"
-                          else render.chat_stream(parsed, answer))
+            events = list(
+                render.responses_stream(parsed, answer)
+                if api == "responses"
+                else render.chat_stream(parsed, answer)
+            )
             return StreamingResponse(_replay(events), media_type="text/event-stream", headers=headers)
-        body_out = render.response_object(parsed, answer) if api == "responses" \
+        body_out = (
+            render.response_object(parsed, answer)
+            if api == "responses"
             else render.chat_completion(parsed, answer)
+        )
         return Response(render.dumps(body_out), media_type="application/json", headers=headers)
 
-    async def audio(self, request: Request, surface: Surface, task: str, deployment: str | None = None) -> Response:
+    async def audio(
+        self, request: Request, surface: Surface, task: str, deployment: str | None = None
+    ) -> Response:
         """/audio/transcriptions and /audio/translations (multipart upload)."""
 
         async def work() -> Response:
@@ -125,8 +136,9 @@ class Core:
 
         return await self.guarded(surface, work)
 
-    def _audio_sync(self, fields: dict[str, Any], file: bytes | None, surface: Surface, task: str,
-                    deployment: str | None) -> Response:
+    def _audio_sync(
+        self, fields: dict[str, Any], file: bytes | None, surface: Surface, task: str, deployment: str | None
+    ) -> Response:
         parsed = protocol.parse_audio_upload(task, surface, self.settings, fields, file, deployment)
         limits = self.limiter.admit(parsed.model, audio_tokens(parsed.seconds))
         try:
@@ -177,8 +189,12 @@ async def _read_form(request: Request) -> tuple[dict[str, Any], bytes | None]:
     except ApiError:  # the body is over LOCAL_MAX_BODY_MB (BodyLimit)
         raise
     except Exception:  # python-multipart raises several kinds for broken bodies
-        raise ApiError(400, None, "Could not parse the multipart form body; send the audio as multipart/form-data "
-                                  "with a 'file' part and a 'model' field.") from None
+        raise ApiError(
+            400,
+            None,
+            "Could not parse the multipart form body; send the audio as multipart/form-data "
+            "with a 'file' part and a 'model' field.",
+        ) from None
     return fields, file
 
 
@@ -197,7 +213,9 @@ class BodyLimit:
         self.max_mb = max_mb
         self.limit = int(max_mb * MB)
 
-    async def __call__(self, scope: dict[str, Any], receive: Callable[[], Any], send: Callable[..., Any]) -> None:
+    async def __call__(
+        self, scope: dict[str, Any], receive: Callable[[], Any], send: Callable[..., Any]
+    ) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -253,8 +271,11 @@ def create_app(settings: Settings) -> FastAPI:
         if surface is Surface.OPENAI:
             error = errors.invalid_url(request.method, request.url.path, exc.status_code)
         else:
-            error = errors.resource_not_found() if exc.status_code == 404 else \
-                ApiError(exc.status_code, str(exc.status_code), "Method not allowed", type=None)
+            error = (
+                errors.resource_not_found()
+                if exc.status_code == 404
+                else ApiError(exc.status_code, str(exc.status_code), "Method not allowed", type=None)
+            )
         return error_response(error, surface)
 
     @app.get("/health", include_in_schema=False)

@@ -74,7 +74,9 @@ def error_body(error: ApiError, surface: Surface) -> dict[str, object]:
     return {"error": inner}
 
 
-def error_response(error: ApiError, surface: Surface, extra_headers: dict[str, str] | None = None) -> Response:
+def error_response(
+    error: ApiError, surface: Surface, extra_headers: dict[str, str] | None = None
+) -> Response:
     """The HTTP response for ``error``: the one place error responses are made."""
     body = json.dumps(error_body(error, surface), ensure_ascii=False, separators=(",", ":"))
     headers = {**(extra_headers or {}), **error.headers}
@@ -115,7 +117,8 @@ def invalid_url(method: str, path: str, status: int = 404) -> ApiError:
 def unsupported_api_version(version: str) -> ApiError:
     """400 for an api-version that is not a date like 2024-10-21 or 2025-01-01-preview."""
     return ApiError(
-        400, "BadRequest",
+        400,
+        "BadRequest",
         f"API version not supported: {version!r}. Use a version like 2024-10-21 or 2025-01-01-preview.",
         type=None,
     )
@@ -124,7 +127,8 @@ def unsupported_api_version(version: str) -> ApiError:
 def invalid_json(detail: str) -> ApiError:
     """400 for a body that is not JSON."""
     return ApiError(
-        400, None,
+        400,
+        None,
         "We could not parse the JSON body of your request. The local host expects a JSON payload, "
         f"but what was sent was not valid JSON ({detail}).",
     )
@@ -138,17 +142,23 @@ def missing_parameter(param: str) -> ApiError:
 def invalid_type(param: str, expected: str, value: object) -> ApiError:
     """400 for a field of the wrong JSON type."""
     return ApiError(
-        400, "invalid_type",
+        400,
+        "invalid_type",
         f"Invalid type for '{param}': expected {expected}, but got {_json_type(value)} instead.",
         param=param,
     )
 
 
-def invalid_value(param: str, value: object, allowed: tuple[str, ...] | None = None, why: str = "") -> ApiError:
+def invalid_value(
+    param: str, value: object, allowed: tuple[str, ...] | None = None, why: str = ""
+) -> ApiError:
     """400 for a field whose value is not one of the allowed ones (or out of range: ``why``)."""
     if allowed is not None:
-        listed = ", ".join(f"'{a}'" for a in allowed[:-1]) + f", and '{allowed[-1]}'" if len(allowed) > 2 \
+        listed = (
+            ", ".join(f"'{a}'" for a in allowed[:-1]) + f", and '{allowed[-1]}'"
+            if len(allowed) > 2
             else " and ".join(f"'{a}'" for a in allowed)
+        )
         message = f"Invalid value: {_short(value)}. Supported values are: {listed}."
     else:
         message = f"Invalid value for '{param}': {why}"
@@ -158,7 +168,8 @@ def invalid_value(param: str, value: object, allowed: tuple[str, ...] | None = N
 def invalid_data_url(param: str, reason: str) -> ApiError:
     """400 for an image URL that is not a usable base64 data URL."""
     return ApiError(
-        400, "invalid_value",
+        400,
+        "invalid_value",
         f"Invalid image URL: '{param}'. Expected a base64-encoded data URL with an image MIME type "
         f"(e.g. 'data:image/png;base64,aW1nIGJ5dGVzIGhlcmU='), but got {reason}.",
         param=param,
@@ -174,7 +185,8 @@ def unsupported_image(param: str, max_mb: float) -> ApiError:
 def image_not_decodable(param: str) -> ApiError:
     """400 for bytes that start like an image but cannot be read."""
     return ApiError(
-        400, "invalid_image",
+        400,
+        "invalid_image",
         f"The image in '{param}' could not be decoded; the file may be truncated or corrupt. "
         "Re-export it as PNG or JPEG.",
         param=param,
@@ -189,7 +201,8 @@ def image_url_not_accessible(param: str) -> ApiError:
 def too_many_images(count: int, limit: int) -> ApiError:
     """400 when a request holds more images than allowed."""
     return ApiError(
-        400, "too_many_images",
+        400,
+        "too_many_images",
         f"Too many images in request: {count} images were sent and at most {limit} are allowed. "
         "Send fewer images per request, or raise LOCAL_MAX_IMAGES.",
     )
@@ -198,7 +211,8 @@ def too_many_images(count: int, limit: int) -> ApiError:
 def invalid_audio(param: str, fmt: str) -> ApiError:
     """400 for audio data that is not valid base64 or not in the declared format."""
     return ApiError(
-        400, "invalid_value",
+        400,
+        "invalid_value",
         f"The audio in '{param}' is not valid {fmt} data. Send base64 of a whole .{fmt} file, "
         "with format set to what the bytes are ('wav' or 'mp3').",
         param=param,
@@ -207,13 +221,16 @@ def invalid_audio(param: str, fmt: str) -> ApiError:
 
 def invalid_file_format(formats: tuple[str, ...]) -> ApiError:
     """400 for an upload to /audio/* in a format the endpoint cannot read."""
-    return ApiError(400, "invalid_value", f"Invalid file format. Supported formats: {list(formats)}", param="file")
+    return ApiError(
+        400, "invalid_value", f"Invalid file format. Supported formats: {list(formats)}", param="file"
+    )
 
 
 def file_too_large(size: int, limit: int) -> ApiError:
     """413 for an upload over the Whisper endpoints' limit."""
     return ApiError(
-        413, "content_too_large",
+        413,
+        "content_too_large",
         f"Maximum content size limit ({limit}) exceeded ({size} bytes read). Cut the audio into shorter parts.",
         param="file",
     )
@@ -223,7 +240,8 @@ def body_too_large(max_mb: float, size: int | None = None) -> ApiError:
     """413 for a request body over LOCAL_MAX_BODY_MB (``size`` when the Content-Length said it)."""
     sent = f"{size} bytes were sent" if size is not None else "more than that was sent"
     return ApiError(
-        413, "request_too_large",
+        413,
+        "request_too_large",
         f"The request body is too large: the local host accepts at most {int(max_mb * MB)} bytes "
         f"({max_mb:g} MB, set by LOCAL_MAX_BODY_MB) and {sent}. Send fewer or smaller attachments "
         "(helpers.prepare_image shrinks images to what the service keeps), or raise LOCAL_MAX_BODY_MB.",
@@ -247,13 +265,16 @@ def no_model_name() -> ApiError:
     return ApiError(400, "no_model_name", NO_MODEL_NAME, type=None)
 
 
-def rate_limited(kind: str, limit: int, window: float, retry_after_ms: int, remaining: dict[str, str]) -> ApiError:
+def rate_limited(
+    kind: str, limit: int, window: float, retry_after_ms: int, remaining: dict[str, str]
+) -> ApiError:
     """429 with both retry headers, so openai and azure-core clients both retry."""
     seconds = max(1, math.ceil(retry_after_ms / 1000))
     unit = ("request" if kind == "call" else "token") + ("" if limit == 1 else "s")
     variable = "LOCAL_RPM" if kind == "call" else "LOCAL_TPM"
     return ApiError(
-        429, "429",
+        429,
+        "429",
         f"Requests to this deployment have exceeded the {kind} rate limit of the local host "
         f"({limit} {unit} per {window:g} seconds, set by {variable}). Please retry after {seconds} "
         f"second{'s' if seconds != 1 else ''}.",
@@ -264,12 +285,17 @@ def rate_limited(kind: str, limit: int, window: float, retry_after_ms: int, rema
 
 def injected_fault(status: int, every: int, retry_after_ms: int) -> ApiError:
     """The failure LOCAL_FAULT_EVERY asks for (429, 500 or 503)."""
-    why = (f"The local host failed this request on purpose: LOCAL_FAULT_EVERY={every} fails every "
-           f"{_ordinal(every)} request.")
+    why = (
+        f"The local host failed this request on purpose: LOCAL_FAULT_EVERY={every} fails every "
+        f"{_ordinal(every)} request."
+    )
     if status == 429:
         seconds = max(1, math.ceil(retry_after_ms / 1000))
         return ApiError(
-            429, "429", f"{why} Please retry after {seconds} second{'s' if seconds != 1 else ''}.", type=None,
+            429,
+            "429",
+            f"{why} Please retry after {seconds} second{'s' if seconds != 1 else ''}.",
+            type=None,
             headers={"retry-after": str(seconds), "retry-after-ms": str(retry_after_ms)},
         )
     if status == 503:
@@ -280,7 +306,8 @@ def injected_fault(status: int, every: int, retry_after_ms: int) -> ApiError:
 def internal_error() -> ApiError:
     """500 for a bug in the local host; the details go to the server log only."""
     return ApiError(
-        500, "InternalServerError",
+        500,
+        "InternalServerError",
         "The local host failed to answer this request; the server log has the details. The server keeps "
         "running: retry, or report the request that caused it.",
         type="server_error",

@@ -69,8 +69,9 @@ class Audio:
         return digest(self.data)
 
 
-def load_image(url: str, detail: Any, param: str, model: str, settings: Settings,
-               url_param: str | None = None) -> Image:
+def load_image(
+    url: str, detail: Any, param: str, model: str, settings: Settings, url_param: str | None = None
+) -> Image:
     """Decode, check and cost one image given as a data URL or an http(s) URL."""
     url_param = url_param or f"{param}.url"
     if detail is None:
@@ -176,15 +177,19 @@ def load_audio(data: Any, fmt: Any, param: str) -> Audio:
     if fmt not in AUDIO_FORMATS:
         raise errors.invalid_value(f"{param}.format", fmt, AUDIO_FORMATS)
     if not isinstance(data, str):
-        raise errors.missing_parameter(f"{param}.data") if data is None else \
-            errors.invalid_type(f"{param}.data", "a string", data)
+        raise (
+            errors.missing_parameter(f"{param}.data")
+            if data is None
+            else errors.invalid_type(f"{param}.data", "a string", data)
+        )
     try:
         raw = base64.b64decode(data, validate=True)
     except (binascii.Error, ValueError):
         raise errors.invalid_audio(f"{param}.data", fmt) from None
     if len(raw) > MAX_AUDIO_BYTES:
         raise errors.invalid_value(
-            f"{param}.data", None,
+            f"{param}.data",
+            None,
             why=f"the audio is {len(raw)} bytes; at most {MAX_AUDIO_BYTES} are allowed. Send a shorter clip.",
         )
     if AUDIO_MIME_TYPES.get(sniff_mime(raw) or "") != fmt:

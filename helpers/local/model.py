@@ -42,17 +42,36 @@ LANGUAGES: dict[str, tuple[str, tuple[str, ...]]] = {
     "ron": ("Romanian", ("romanian",)),
     "oci": ("Occitan", ("occitan",)),
 }
-_ISO1 = {"en": "eng", "es": "spa", "ca": "cat", "fr": "fra", "pt": "por", "it": "ita", "de": "deu", "gl": "glg",
-         "eo": "epo", "eu": "eus", "nl": "nld", "ro": "ron", "oc": "oci"}
+_ISO1 = {
+    "en": "eng",
+    "es": "spa",
+    "ca": "cat",
+    "fr": "fra",
+    "pt": "por",
+    "it": "ita",
+    "de": "deu",
+    "gl": "glg",
+    "eo": "epo",
+    "eu": "eus",
+    "nl": "nld",
+    "ro": "ron",
+    "oc": "oci",
+}
 _WORD_TO_CODE = {word: code for code, (_, words) in LANGUAGES.items() for word in words}
 _LANG_WORDS = "|".join(sorted(map(re.escape, _WORD_TO_CODE), key=len, reverse=True))
 _TARGET = re.compile(rf"\b(?:to|into|in)\s+({_LANG_WORDS})\b", re.I)
 _SOURCE = re.compile(rf"\bfrom\s+({_LANG_WORDS})\b", re.I)
 _TRANSLATE = re.compile(r"\btranslat|\btradu[cz]", re.I)
-_TRANSCRIBE = re.compile(r"\btranscri|\bwhat (?:is|was|are they|is being) (?:said|saying)|\bwrite (?:it )?(?:down|out)"
-                         r"|\bdictat|\bspeech[- ]to[- ]text", re.I)
-_READ_ALL = re.compile(r"\b(?:read|extract|transcribe|ocr|all (?:of )?the text|full text|every line|what does "
-                       r"(?:it|this|the \w+) say|what is written|what's written)\b", re.I)
+_TRANSCRIBE = re.compile(
+    r"\btranscri|\bwhat (?:is|was|are they|is being) (?:said|saying)|\bwrite (?:it )?(?:down|out)"
+    r"|\bdictat|\bspeech[- ]to[- ]text",
+    re.I,
+)
+_READ_ALL = re.compile(
+    r"\b(?:read|extract|transcribe|ocr|all (?:of )?the text|full text|every line|what does "
+    r"(?:it|this|the \w+) say|what is written|what's written)\b",
+    re.I,
+)
 _QUOTED = re.compile(r"[\"“«](.+?)[\"”»]|(?<!\w)'(.+?)'(?!\w)", re.S)
 _STOPWORD_TEXT = """a about above after again all also am an and any are as at be been before being below between both but by
     can could did do does doing down during each few for from further had has have having he her here hers him his
@@ -71,7 +90,7 @@ HELP = (
     "the text in images and PDF pages (OCR) and answer with the lines most relevant to your question, describe an "
     "image's size, format and main colours, transcribe speech in wav or mp3 audio, and translate with Apertium "
     "(English to Spanish with the project's packages): a clip, the text of an image, or text in quotes or after "
-    "a colon, as in \"Translate to Spanish: Good morning\". Attach an image or a clip and ask about it."
+    'a colon, as in "Translate to Spanish: Good morning". Attach an image or a clip and ask about it.'
 )
 
 
@@ -133,9 +152,16 @@ def read_intent(instruction: str) -> Intent:
     source_match = _SOURCE.search(instruction)
     target = _WORD_TO_CODE[target_match.group(1).lower()] if target_match else None
     source = _WORD_TO_CODE[source_match.group(1).lower()] if source_match else None
-    wants_translation = bool(_TRANSLATE.search(instruction)) or (target is not None and target != (source or "eng"))
-    return Intent(wants_translation, bool(_TRANSCRIBE.search(instruction)), bool(_READ_ALL.search(instruction)),
-                  source, target)
+    wants_translation = bool(_TRANSLATE.search(instruction)) or (
+        target is not None and target != (source or "eng")
+    )
+    return Intent(
+        wants_translation,
+        bool(_TRANSCRIBE.search(instruction)),
+        bool(_READ_ALL.search(instruction)),
+        source,
+        target,
+    )
 
 
 def language_pair(intent: Intent, heard: str | None = None) -> tuple[str, str]:
@@ -184,8 +210,12 @@ def _image(image: Image, instruction: str, intent: Intent) -> str:
         blocks = paragraphs(lines)
         heading, translation = _translated("\n\n".join(blocks), intent)
         translated = [block for block in re.split(r"\n\s*\n", translation) if block.strip()]
-        return (f"{description}\n{heading} of its text:\n" + "\n".join(translated)
-                + "\nText:\n" + "\n".join(blocks))
+        return (
+            f"{description}\n{heading} of its text:\n"
+            + "\n".join(translated)
+            + "\nText:\n"
+            + "\n".join(blocks)
+        )
     words = question_words(instruction)
     if intent.read_all or intent.transcribe or not words:
         shown = lines[:MAX_LINES]
@@ -193,9 +223,11 @@ def _image(image: Image, instruction: str, intent: Intent) -> str:
         return f"{description}\nText found ({_n(len(lines), 'line')}):\n" + "\n".join(shown) + more
     best = rank_lines(lines, words)
     if not best:
-        return (f"{description}\nNone of its {_n(len(lines), 'line')} of text shares a word with your question; "
-                "the text begins:\n" + "\n".join(lines[:MAX_RELEVANT]))
-    return (f"{description}\nMost relevant text ({len(best)} of {_n(len(lines), 'line')}):\n" + "\n".join(best))
+        return (
+            f"{description}\nNone of its {_n(len(lines), 'line')} of text shares a word with your question; "
+            "the text begins:\n" + "\n".join(lines[:MAX_RELEVANT])
+        )
+    return f"{description}\nMost relevant text ({len(best)} of {_n(len(lines), 'line')}):\n" + "\n".join(best)
 
 
 def paragraphs(lines: list[str]) -> list[str]:
@@ -227,7 +259,9 @@ def rank_lines(lines: list[str], words: list[str], top: int = MAX_RELEVANT) -> l
     scored = []
     for index, line in enumerate(lines):
         compact = re.sub(r"[\W_]+", "", line.lower())
-        score = sum(1 for w in words if w in compact or (len(w) > 4 and w.endswith("s") and w[:-1] in compact))
+        score = sum(
+            1 for w in words if w in compact or (len(w) > 4 and w.endswith("s") and w[:-1] in compact)
+        )
         if score:
             scored.append((-score, index))
     chosen = sorted(index for _, index in sorted(scored)[:top])
@@ -239,8 +273,10 @@ def _text_only(instruction: str, intent: Intent) -> str:
         return HELP
     text = _text_to_translate(instruction)
     if not text:
-        return ("Tell me what to translate: put the text in quotes or after a colon, as in "
-                "\"Translate to Spanish: Good morning\", or attach an audio clip or an image.")
+        return (
+            "Tell me what to translate: put the text in quotes or after a colon, as in "
+            '"Translate to Spanish: Good morning", or attach an audio clip or an image.'
+        )
     heading, translation = _translated(text, intent)
     return f"{heading}: {translation}\nText: {text}"
 

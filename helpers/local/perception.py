@@ -132,8 +132,10 @@ def _load_ocr() -> Any:
     try:
         from rapidocr_onnxruntime import RapidOCR
     except ImportError as exc:
-        raise Missing(f"Text recognition is not available: the package rapidocr_onnxruntime is missing. "
-                      f"Install it with: {OCR_INSTALL}") from exc
+        raise Missing(
+            f"Text recognition is not available: the package rapidocr_onnxruntime is missing. "
+            f"Install it with: {OCR_INSTALL}"
+        ) from exc
     # ONNX Runtime's default intra-op threads (one per core): 0.9 s for an A4 page on 2 cores
     # against 1.7 s on one thread (bench/local_host.py's page, measured on a quiet machine).
     engine = RapidOCR()
@@ -247,7 +249,9 @@ def rows(boxes: list[TextLine]) -> list[TextLine]:
         row.sort(key=lambda b: (b.box[0], b.box[1]))
         left, top = min(b.box[0] for b in row), min(b.box[1] for b in row)
         right, bottom = max(b.box[2] for b in row), max(b.box[3] for b in row)
-        joined.append(TextLine(" ".join(b.text for b in row), (left, top, right, bottom), min(b.score for b in row)))
+        joined.append(
+            TextLine(" ".join(b.text for b in row), (left, top, right, bottom), min(b.score for b in row))
+        )
     return sorted(joined, key=lambda line: ((line.box[1] + line.box[3]) / 2, line.box[0]))
 
 
@@ -296,13 +300,13 @@ def restore_spaces(gray: np.ndarray, box: Any, text: str, chars: list[str], char
     if max(xs) - min(xs) < height or abs(float(box[0][1]) - float(box[1][1])) > 0.25 * height:
         return text
     left, top = max(0, int(np.floor(min(xs)))), max(0, int(np.floor(min(ys))))
-    ink = _ink(gray[top:int(np.ceil(max(ys))), left:int(np.ceil(max(xs)))])
+    ink = _ink(gray[top : int(np.ceil(max(ys))), left : int(np.ceil(max(xs)))])
     if ink is None:
         return text
     blank = 1.0 - ink.max(axis=0)  # per column: 0 where some pixel is fully ink, 1 where all is background
     centres = [(min(float(p[0]) for p in b) + max(float(p[0]) for p in b)) / 2 - left for b in char_boxes]
     pairs = [i for i in range(len(chars) - 1) if chars[i] != " " and chars[i + 1] != " "]
-    gaps = {i: _widest_blank(blank[max(0, round(centres[i])):max(0, round(centres[i + 1]))]) for i in pairs}
+    gaps = {i: _widest_blank(blank[max(0, round(centres[i])) : max(0, round(centres[i + 1]))]) for i in pairs}
     if not gaps:
         return text
     median = max(float(np.median(list(gaps.values()))), 1.0)
@@ -325,7 +329,9 @@ def _ink(crop: np.ndarray) -> np.ndarray | None:
     dark = crop <= threshold
     # Text is the smaller class: dark text on light, or light text on dark.
     text, background = (crop[dark], crop[~dark]) if dark.mean() <= 0.5 else (crop[~dark], crop[dark])
-    ink = np.clip((float(background.mean()) - crop) / (float(background.mean()) - float(text.mean())), 0.0, 1.0)
+    ink = np.clip(
+        (float(background.mean()) - crop) / (float(background.mean()) - float(text.mean())), 0.0, 1.0
+    )
     ink[(ink > 0.5).mean(axis=1) > 0.8] = 0.0  # rows that are rules (table borders, underlines), not text
     return ink
 
@@ -440,23 +446,29 @@ def _load_whisper() -> Any:
     try:
         from faster_whisper import WhisperModel
     except ImportError as exc:
-        raise Missing(f"Speech recognition is not available: the package faster-whisper is missing. "
-                      f"Install it with: {WHISPER_INSTALL}") from exc
+        raise Missing(
+            f"Speech recognition is not available: the package faster-whisper is missing. "
+            f"Install it with: {WHISPER_INSTALL}"
+        ) from exc
     path = whisper_model_path(_whisper_setting[0])
     looks_like_path = os.sep in path or path.startswith(".")
     if looks_like_path and not os.path.isdir(path):
         raise Missing(_whisper_unavailable(path, "no such directory"))
     try:
-        return WhisperModel(path, device="cpu", compute_type="int8", cpu_threads=THREADS, local_files_only=True)
+        return WhisperModel(
+            path, device="cpu", compute_type="int8", cpu_threads=THREADS, local_files_only=True
+        )
     except Exception as exc:  # not a model, or a name not in the local cache: say so in the reply
         why = "not a CTranslate2 Whisper model" if looks_like_path else "not in the local model cache"
         raise Missing(_whisper_unavailable(path, why)) from exc
 
 
 def _whisper_unavailable(path: str, why: str) -> str:
-    return (f"Speech recognition is not available: the Whisper model {path!r} could not be loaded ({why}). "
-            f"Set LOCAL_WHISPER_MODEL to a CTranslate2 model directory, or unset it to use tiny.en "
-            f"({WHISPER_INSTALL}).")
+    return (
+        f"Speech recognition is not available: the Whisper model {path!r} could not be loaded ({why}). "
+        f"Set LOCAL_WHISPER_MODEL to a CTranslate2 model directory, or unset it to use tiny.en "
+        f"({WHISPER_INSTALL})."
+    )
 
 
 _whisper = _Engine(_load_whisper, cache_size=64)
@@ -469,19 +481,23 @@ def configure(whisper_model: str | None) -> None:
         _whisper.reset()
 
 
-def transcribe(data: bytes, task: str = "transcribe", prompt: str | None = None,
-               language: str | None = None) -> Transcript:
+def transcribe(
+    data: bytes, task: str = "transcribe", prompt: str | None = None, language: str | None = None
+) -> Transcript:
     """Recognise the speech in audio ``data``; ``task="translate"`` asks Whisper for English.
 
     ``language`` (ISO 639-1, e.g. "es") is used by multilingual models; tiny.en hears English only.
     """
     audio = decode_audio(data)
-    return _whisper.run((digest(data), task, prompt, language),
-                        lambda model: _transcribe_run(model, audio, task, prompt, language))
+    return _whisper.run(
+        (digest(data), task, prompt, language),
+        lambda model: _transcribe_run(model, audio, task, prompt, language),
+    )
 
 
-def _transcribe_run(model: Any, audio: DecodedAudio, task: str, prompt: str | None,
-                    language: str | None) -> Transcript:
+def _transcribe_run(
+    model: Any, audio: DecodedAudio, task: str, prompt: str | None, language: str | None
+) -> Transcript:
     multilingual = bool(model.model.is_multilingual)
     segments, info = model.transcribe(
         audio.samples,
@@ -511,8 +527,10 @@ def apertium_pairs() -> tuple[str, ...]:
         if not _pairs:
             exe = shutil.which("apertium")
             if exe is None:
-                raise Missing(f"Translation is not available: Apertium is not installed. "
-                              f"Install it with: {APERTIUM_INSTALL}")
+                raise Missing(
+                    f"Translation is not available: Apertium is not installed. "
+                    f"Install it with: {APERTIUM_INSTALL}"
+                )
             listed = subprocess.run([exe, "-l"], capture_output=True, text=True, timeout=30, check=False)
             _pairs.append(tuple(sorted(line.strip() for line in listed.stdout.splitlines() if line.strip())))
         return _pairs[0]
@@ -534,12 +552,18 @@ def translate(text: str, pair: str) -> str:
     cached = _translations.get(key)
     if cached is None:
         done = subprocess.run(
-            [shutil.which("apertium") or "apertium", "-u", pair], input=text, capture_output=True, text=True,
-            timeout=60, check=False,
+            [shutil.which("apertium") or "apertium", "-u", pair],
+            input=text,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
         )
         if done.returncode != 0:
-            raise Missing(f"Translation {pair} failed (apertium exited with {done.returncode}). "
-                          f"Reinstall it with: {APERTIUM_INSTALL}")
+            raise Missing(
+                f"Translation {pair} failed (apertium exited with {done.returncode}). "
+                f"Reinstall it with: {APERTIUM_INSTALL}"
+            )
         cached = done.stdout.strip()
         _translations.put(key, cached)
     return cached

@@ -26,7 +26,15 @@ from .settings import Settings
 
 #: Formats the Whisper endpoints read (OpenAI's list); PyAV decodes them all.
 WHISPER_FORMATS = ("flac", "m4a", "mp3", "mp4", "mpeg", "mpga", "oga", "ogg", "wav", "webm")
-_WHISPER_MIME = {"audio/flac", "audio/mp4", "audio/mpeg", "audio/ogg", "audio/wav", "audio/webm", "video/webm"}
+_WHISPER_MIME = {
+    "audio/flac",
+    "audio/mp4",
+    "audio/mpeg",
+    "audio/ogg",
+    "audio/wav",
+    "audio/webm",
+    "video/webm",
+}
 TRANSCRIPT_FORMATS = ("json", "text", "srt", "verbose_json", "vtt")
 _API_VERSION = re.compile(r"^\d{4}-\d{2}-\d{2}(-preview)?$")
 
@@ -90,8 +98,16 @@ class AudioRequest:
     @cached_property
     def fingerprint(self) -> str:
         """A hash of what decides the answer."""
-        text = "\x1f".join([self.task, self.model, digest(self.data), self.response_format, self.prompt or "",
-                           self.language or ""])
+        text = "\x1f".join(
+            [
+                self.task,
+                self.model,
+                digest(self.data),
+                self.response_format,
+                self.prompt or "",
+                self.language or "",
+            ]
+        )
         return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -117,7 +133,9 @@ def load_json(body: bytes) -> dict[str, Any]:
     try:
         payload = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        detail = f"line {exc.lineno} column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else "not UTF-8"
+        detail = (
+            f"line {exc.lineno} column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else "not UTF-8"
+        )
         raise errors.invalid_json(detail) from None
     except RecursionError:
         raise errors.invalid_json("nested too deeply") from None
@@ -129,8 +147,13 @@ def load_json(body: bytes) -> dict[str, Any]:
 # --- chat completions --------------------------------------------------------------------------
 
 
-def parse_chat(payload: dict[str, Any], surface: Surface, settings: Settings, deployment: str | None = None,
-               header_model: str | None = None) -> ChatRequest:
+def parse_chat(
+    payload: dict[str, Any],
+    surface: Surface,
+    settings: Settings,
+    deployment: str | None = None,
+    header_model: str | None = None,
+) -> ChatRequest:
     """A Chat Completions body (any surface) as a ChatRequest; ``deployment`` comes from the path."""
     model = _model_of(payload, surface, deployment, header_model)
     check_model(model, surface, settings)
@@ -140,14 +163,17 @@ def parse_chat(payload: dict[str, Any], surface: Surface, settings: Settings, de
     if not isinstance(raw_messages, list):
         raise errors.invalid_type("messages", "an array", raw_messages)
     if not raw_messages:
-        raise errors.invalid_value("messages", raw_messages, why="the array is empty; send at least one message.")
+        raise errors.invalid_value(
+            "messages", raw_messages, why="the array is empty; send at least one message."
+        )
     _check_image_count(raw_messages, "image_url", settings)
     messages = tuple(_chat_message(m, f"messages[{i}]", model, settings) for i, m in enumerate(raw_messages))
     stream = _bool(payload, "stream")
     options = payload.get("stream_options")
     if options is not None and not stream:
-        raise errors.invalid_value("stream_options", options,
-                                   why="'stream_options' is only allowed when 'stream' is true.")
+        raise errors.invalid_value(
+            "stream_options", options, why="'stream_options' is only allowed when 'stream' is true."
+        )
     if options is not None and not isinstance(options, dict):
         raise errors.invalid_type("stream_options", "an object", options)
     include_usage = bool(options and options.get("include_usage"))
@@ -194,14 +220,20 @@ def _chat_message(raw: Any, where: str, model: str, settings: Settings) -> Messa
                 raise errors.invalid_type(f"{at}.image_url", "an object", spec)
             url = spec.get("url")
             if not isinstance(url, str):
-                raise errors.missing_parameter(f"{at}.image_url.url") if url is None else \
-                    errors.invalid_type(f"{at}.image_url.url", "a string", url)
+                raise (
+                    errors.missing_parameter(f"{at}.image_url.url")
+                    if url is None
+                    else errors.invalid_type(f"{at}.image_url.url", "a string", url)
+                )
             parts.append(load_image(url, spec.get("detail"), f"{at}.image_url", model, settings))
         elif kind == "input_audio":
             spec = part.get("input_audio")
             if not isinstance(spec, dict):
-                raise errors.missing_parameter(f"{at}.input_audio") if spec is None else \
-                    errors.invalid_type(f"{at}.input_audio", "an object", spec)
+                raise (
+                    errors.missing_parameter(f"{at}.input_audio")
+                    if spec is None
+                    else errors.invalid_type(f"{at}.input_audio", "an object", spec)
+                )
             parts.append(load_audio(spec.get("data"), spec.get("format"), f"{at}.input_audio"))
         else:
             kinds = ("text", "image_url", "input_audio") + (("refusal",) if role == "assistant" else ())
@@ -236,10 +268,15 @@ def parse_responses(payload: dict[str, Any], surface: Surface, settings: Setting
     else:
         raise errors.invalid_type("input", "a string or an array", raw)
     if not any(m.role == "user" for m in messages):
-        raise errors.invalid_value("input", raw, why="no user message; send at least one message with role 'user'.")
+        raise errors.invalid_value(
+            "input", raw, why="no user message; send at least one message with role 'user'."
+        )
     max_tokens = _positive_int(payload, "max_output_tokens")
-    return _costed(ChatRequest("responses", surface, model, tuple(messages), _bool(payload, "stream"),
-                               False, max_tokens, 1))
+    return _costed(
+        ChatRequest(
+            "responses", surface, model, tuple(messages), _bool(payload, "stream"), False, max_tokens, 1
+        )
+    )
 
 
 def _responses_item(item: Any, where: str, model: str, settings: Settings) -> Message | None:
@@ -250,14 +287,20 @@ def _responses_item(item: Any, where: str, model: str, settings: Settings) -> Me
     role = item.get("role")
     roles = ("user", "assistant", "system", "developer")
     if role not in roles:
-        raise errors.missing_parameter(f"{where}.role") if role is None else \
-            errors.invalid_value(f"{where}.role", role, roles)
+        raise (
+            errors.missing_parameter(f"{where}.role")
+            if role is None
+            else errors.invalid_value(f"{where}.role", role, roles)
+        )
     content = item.get("content")
     if isinstance(content, str):
         return Message(role, (content,))
     if not isinstance(content, list):
-        raise errors.missing_parameter(f"{where}.content") if content is None else \
-            errors.invalid_type(f"{where}.content", "a string or an array", content)
+        raise (
+            errors.missing_parameter(f"{where}.content")
+            if content is None
+            else errors.invalid_type(f"{where}.content", "a string or an array", content)
+        )
     parts: list[Part] = []
     for j, part in enumerate(content):
         at = f"{where}.content[{j}]"
@@ -271,25 +314,41 @@ def _responses_item(item: Any, where: str, model: str, settings: Settings) -> Me
         elif kind == "input_image":
             url = part.get("image_url")
             if not isinstance(url, str):
-                raise errors.missing_parameter(f"{at}.image_url") if url is None else \
-                    errors.invalid_type(f"{at}.image_url", "a string", url)
-            parts.append(load_image(url, part.get("detail"), at, model, settings, url_param=f"{at}.image_url"))
+                raise (
+                    errors.missing_parameter(f"{at}.image_url")
+                    if url is None
+                    else errors.invalid_type(f"{at}.image_url", "a string", url)
+                )
+            parts.append(
+                load_image(url, part.get("detail"), at, model, settings, url_param=f"{at}.image_url")
+            )
         elif kind == "input_audio":
             spec = part.get("input_audio")
             if not isinstance(spec, dict):
-                raise errors.missing_parameter(f"{at}.input_audio") if spec is None else \
-                    errors.invalid_type(f"{at}.input_audio", "an object", spec)
+                raise (
+                    errors.missing_parameter(f"{at}.input_audio")
+                    if spec is None
+                    else errors.invalid_type(f"{at}.input_audio", "an object", spec)
+                )
             parts.append(load_audio(spec.get("data"), spec.get("format"), f"{at}.input_audio"))
         else:
-            raise errors.invalid_value(f"{at}.type", kind, ("input_text", "input_image", "input_audio", "output_text"))
+            raise errors.invalid_value(
+                f"{at}.type", kind, ("input_text", "input_image", "input_audio", "output_text")
+            )
     return Message(role, tuple(parts))
 
 
 # --- audio endpoints ---------------------------------------------------------------------------
 
 
-def parse_audio_upload(task: str, surface: Surface, settings: Settings, fields: dict[str, Any], file: bytes | None,
-                       deployment: str | None = None) -> AudioRequest:
+def parse_audio_upload(
+    task: str,
+    surface: Surface,
+    settings: Settings,
+    fields: dict[str, Any],
+    file: bytes | None,
+    deployment: str | None = None,
+) -> AudioRequest:
     """A multipart upload to /audio/transcriptions or /audio/translations as an AudioRequest."""
     model = deployment if deployment is not None else fields.get("model")
     if not model:
@@ -308,8 +367,16 @@ def parse_audio_upload(task: str, surface: Surface, settings: Settings, fields: 
         seconds = decode_audio(file).duration
     except ValueError:
         raise errors.invalid_file_format(WHISPER_FORMATS) from None
-    return AudioRequest(task, surface, model, file, seconds, response_format, fields.get("language") or None,
-                        fields.get("prompt") or None)
+    return AudioRequest(
+        task,
+        surface,
+        model,
+        file,
+        seconds,
+        response_format,
+        fields.get("language") or None,
+        fields.get("prompt") or None,
+    )
 
 
 # --- attachments -------------------------------------------------------------------------------
@@ -331,7 +398,9 @@ def _check_image_count(raw_messages: list[Any], kind: str, settings: Settings) -
 # --- small helpers -----------------------------------------------------------------------------
 
 
-def _model_of(payload: dict[str, Any], surface: Surface, deployment: str | None, header_model: str | None) -> str:
+def _model_of(
+    payload: dict[str, Any], surface: Surface, deployment: str | None, header_model: str | None
+) -> str:
     if deployment is not None:
         return deployment
     model = payload.get("model")
@@ -391,5 +460,14 @@ def _positive_int(payload: dict[str, Any], key: str) -> int | None:
     return value
 
 
-__all__ = ["ApiError", "AudioRequest", "ChatRequest", "Message", "check_api_version", "load_json", "parse_audio_upload",
-           "parse_chat", "parse_responses"]
+__all__ = [
+    "ApiError",
+    "AudioRequest",
+    "ChatRequest",
+    "Message",
+    "check_api_version",
+    "load_json",
+    "parse_audio_upload",
+    "parse_chat",
+    "parse_responses",
+]

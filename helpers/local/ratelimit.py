@@ -49,10 +49,14 @@ class RateLimiter:
             used = sum(cost for _, cost in log)
             if self.rpm is not None and len(log) + 1 > self.rpm:
                 wait = log[0][0] + self.window - now
-                raise errors.rate_limited("call", self.rpm, self.window, _ms(wait), self._remaining(log, used))
+                raise errors.rate_limited(
+                    "call", self.rpm, self.window, _ms(wait), self._remaining(log, used)
+                )
             if self.tpm is not None and used + tokens > self.tpm:
                 wait = self._wait_for_tokens(log, used + tokens - self.tpm, now)
-                raise errors.rate_limited("token", self.tpm, self.window, _ms(wait), self._remaining(log, used))
+                raise errors.rate_limited(
+                    "token", self.tpm, self.window, _ms(wait), self._remaining(log, used)
+                )
             log.append((now, tokens))
             return self._remaining(log, used + tokens)
 

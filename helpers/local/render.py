@@ -25,8 +25,16 @@ from .settings import MODEL_ID
 CREATED = 1735689600
 SYSTEM_FINGERPRINT = "fp_local_multimodal_1"
 _SAFE = {"filtered": False, "severity": "safe"}
-_LANGUAGE_NAMES = {"en": "english", "es": "spanish", "fr": "french", "de": "german", "it": "italian",
-                   "pt": "portuguese", "ca": "catalan", "nl": "dutch"}
+_LANGUAGE_NAMES = {
+    "en": "english",
+    "es": "spanish",
+    "fr": "french",
+    "de": "german",
+    "it": "italian",
+    "pt": "portuguese",
+    "ca": "catalan",
+    "nl": "dutch",
+}
 
 
 def dumps(value: Any) -> str:
@@ -112,15 +120,32 @@ def chat_stream(request: ChatRequest, answer: Answer) -> Iterator[bytes]:
     azure = request.surface.is_azure
     usage_field = {"usage": None} if request.include_usage else {}
     if azure:
-        yield sse({"choices": [], "created": 0, "id": "", "model": "", "object": "",
-                   "prompt_filter_results": prompt_filter_results()})
+        yield sse(
+            {
+                "choices": [],
+                "created": 0,
+                "id": "",
+                "model": "",
+                "object": "",
+                "prompt_filter_results": prompt_filter_results(),
+            }
+        )
 
     def chunk(index: int, delta: dict[str, Any], finish: str | None, filters: dict[str, Any] | None) -> bytes:
         choice: dict[str, Any] = {"index": index, "delta": delta, "logprobs": None, "finish_reason": finish}
         if azure and filters is not None:
             choice["content_filter_results"] = filters
-        return sse({"id": chat_id(request), "object": "chat.completion.chunk", "created": CREATED, "model": MODEL_ID,
-                    "system_fingerprint": SYSTEM_FINGERPRINT, "choices": [choice], **usage_field})
+        return sse(
+            {
+                "id": chat_id(request),
+                "object": "chat.completion.chunk",
+                "created": CREATED,
+                "model": MODEL_ID,
+                "system_fingerprint": SYSTEM_FINGERPRINT,
+                "choices": [choice],
+                **usage_field,
+            }
+        )
 
     for index in range(request.n):
         yield chunk(index, {"role": "assistant", "content": "", "refusal": None}, None, {})
@@ -128,8 +153,17 @@ def chat_stream(request: ChatRequest, answer: Answer) -> Iterator[bytes]:
             yield chunk(index, {"content": piece}, None, content_filter_results())
         yield chunk(index, {}, answer.finish_reason, {})
     if request.include_usage:
-        yield sse({"id": chat_id(request), "object": "chat.completion.chunk", "created": CREATED, "model": MODEL_ID,
-                   "system_fingerprint": SYSTEM_FINGERPRINT, "choices": [], "usage": chat_usage(request, answer)})
+        yield sse(
+            {
+                "id": chat_id(request),
+                "object": "chat.completion.chunk",
+                "created": CREATED,
+                "model": MODEL_ID,
+                "system_fingerprint": SYSTEM_FINGERPRINT,
+                "choices": [],
+                "usage": chat_usage(request, answer),
+            }
+        )
     yield DONE
 
 
@@ -214,15 +248,20 @@ def responses_stream(request: ChatRequest, answer: Answer) -> Iterator[bytes]:
     yield event("response.created", response=response_object(request, None))
     yield event("response.in_progress", response=response_object(request, None))
     yield event("response.output_item.added", output_index=0, item=_message_item(request, None))
-    yield event("response.content_part.added", **where,
-                part={"type": "output_text", "text": "", "annotations": [], "logprobs": []})
+    yield event(
+        "response.content_part.added",
+        **where,
+        part={"type": "output_text", "text": "", "annotations": [], "logprobs": []},
+    )
     for piece in tokenizer.pieces(answer.text):
         yield event("response.output_text.delta", **where, delta=piece, logprobs=[])
     yield event("response.output_text.done", **where, text=answer.text, logprobs=[])
     yield event("response.content_part.done", **where, part=_output_text(answer))
     yield event("response.output_item.done", output_index=0, item=_message_item(request, answer))
     final = response_object(request, answer)
-    yield event("response.incomplete" if final["status"] == "incomplete" else "response.completed", response=final)
+    yield event(
+        "response.incomplete" if final["status"] == "incomplete" else "response.completed", response=final
+    )
 
 
 # --- audio endpoints ---------------------------------------------------------------------------
@@ -243,14 +282,25 @@ def transcription(request: AudioRequest, transcript: Transcript) -> tuple[str, s
     usage = {"type": "duration", "seconds": math.ceil(transcript.duration)}
     if fmt == "verbose_json":
         segments = [
-            {"id": i, "seek": 0, "start": s.start, "end": s.end, "text": " " + s.text, "tokens": [],
-             "temperature": 0.0}
+            {
+                "id": i,
+                "seek": 0,
+                "start": s.start,
+                "end": s.end,
+                "text": " " + s.text,
+                "tokens": [],
+                "temperature": 0.0,
+            }
             for i, s in enumerate(transcript.segments)
         ]
-        body = {"task": "translate" if request.task == "translate" else "transcribe",
-                "language": _LANGUAGE_NAMES.get(transcript.language, transcript.language),
-                "duration": round(transcript.duration, 2), "text": transcript.text, "segments": segments,
-                "usage": usage}
+        body = {
+            "task": "translate" if request.task == "translate" else "transcribe",
+            "language": _LANGUAGE_NAMES.get(transcript.language, transcript.language),
+            "duration": round(transcript.duration, 2),
+            "text": transcript.text,
+            "segments": segments,
+            "usage": usage,
+        }
         return dumps(body), "application/json"
     return dumps({"text": transcript.text, "usage": usage}), "application/json"
 

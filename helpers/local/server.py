@@ -59,8 +59,12 @@ def ensure_started(api_key: str | None = None) -> str:
     with _lock:
         if _running is None:
             settings = Settings.from_env()
-            settings = replace(settings, host="127.0.0.1", port=0,
-                               api_key=api_key if api_key is not None else settings.api_key)
+            settings = replace(
+                settings,
+                host="127.0.0.1",
+                port=0,
+                api_key=api_key if api_key is not None else settings.api_key,
+            )
             _running = start_server(settings)
         return _running.url
 
@@ -80,8 +84,9 @@ def start_server(settings: Settings) -> RunningServer:
     app = create_app(settings)
     config = uvicorn.Config(app, log_level=settings.log_level, access_log=False, lifespan="off")
     server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True,
-                              name=f"local-host-{port}")
+    thread = threading.Thread(
+        target=server.run, kwargs={"sockets": [sock]}, daemon=True, name=f"local-host-{port}"
+    )
     thread.start()
     url = f"http://{_url_host(host)}:{port}"
     _wait_until_answering(host, port, thread)
@@ -106,8 +111,11 @@ def serve_cli(argv: list[str]) -> int:
     try:
         sock = _bind(settings.host, settings.port)
     except OSError as exc:
-        print(f"error: cannot listen on {settings.host}:{settings.port} ({exc.strerror}); "
-              "pick another port with --port.", file=sys.stderr)
+        print(
+            f"error: cannot listen on {settings.host}:{settings.port} ({exc.strerror}); "
+            "pick another port with --port.",
+            file=sys.stderr,
+        )
         return 1
     import uvicorn
 
@@ -120,7 +128,9 @@ def serve_cli(argv: list[str]) -> int:
             print(f"warning: {problem}", file=sys.stderr)
     host, port = sock.getsockname()[:2]
     print(_banner(settings, f"http://{_url_host(host)}:{port}"), flush=True)
-    config = uvicorn.Config(create_app(settings), log_level=settings.log_level, access_log=False, lifespan="off")
+    config = uvicorn.Config(
+        create_app(settings), log_level=settings.log_level, access_log=False, lifespan="off"
+    )
     uvicorn.Server(config).run(sockets=[sock])
     return 0
 
@@ -128,15 +138,21 @@ def serve_cli(argv: list[str]) -> int:
 def _banner(settings: Settings, root: str) -> str:
     lines = [
         f"Local host: {MODEL_ID} at {root}",
-        f"  openai.OpenAI(base_url=\"{root}/v1\")",
-        f"  openai.AzureOpenAI(azure_endpoint=\"{root}\", api_version=\"2024-10-21\")",
-        f"  azure.ai.inference.ChatCompletionsClient(endpoint=\"{root}/models\")",
-        "  auth: " + ("a key is required (the one in LOCAL_API_KEY / --api-key)" if settings.api_key
-                      else "none (any key is accepted)"),
+        f'  openai.OpenAI(base_url="{root}/v1")',
+        f'  openai.AzureOpenAI(azure_endpoint="{root}", api_version="2024-10-21")',
+        f'  azure.ai.inference.ChatCompletionsClient(endpoint="{root}/models")',
+        "  auth: "
+        + (
+            "a key is required (the one in LOCAL_API_KEY / --api-key)"
+            if settings.api_key
+            else "none (any key is accepted)"
+        ),
     ]
     if not _is_loopback(settings.host):
-        lines.append(f"  warning: listening on {settings.host}, reachable from other machines"
-                     + ("" if settings.api_key else " without a key"))
+        lines.append(
+            f"  warning: listening on {settings.host}, reachable from other machines"
+            + ("" if settings.api_key else " without a key")
+        )
     lines.append("Press Ctrl+C to stop.")
     return "\n".join(lines)
 

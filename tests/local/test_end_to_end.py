@@ -23,37 +23,73 @@ from .conftest import SENTENCE, b64, data_url, wav_seconds
 @pytest.mark.parametrize("fmt", ["wav", "mp3"])
 def test_clip_translated_to_spanish(oai: openai.OpenAI, hello_wav: bytes, hello_mp3: bytes, fmt: str) -> None:
     clip = hello_wav if fmt == "wav" else hello_mp3
-    reply = oai.chat.completions.create(model="gpt-4o-audio-preview", messages=[{"role": "user", "content": [
-        {"type": "text", "text": "Translate this to Spanish."},
-        {"type": "input_audio", "input_audio": {"data": b64(clip), "format": fmt}},
-    ]}])
+    reply = oai.chat.completions.create(
+        model="gpt-4o-audio-preview",
+        messages=[
+            {
+                "role": "user",
+                "content": [
+                    {"type": "text", "text": "Translate this to Spanish."},
+                    {"type": "input_audio", "input_audio": {"data": b64(clip), "format": fmt}},
+                ],
+            }
+        ],
+    )
     text = reply.choices[0].message.content
     assert "Hola" in text
     assert text == "Translation (English → Spanish): Hola, cómo eres?\nTranscript: Hello, how are you?"
 
 
 def test_wav_audio_tokens_follow_the_clip_length(oai: openai.OpenAI, hello_wav: bytes) -> None:
-    reply = oai.chat.completions.create(model="m", messages=[{"role": "user", "content": [
-        {"type": "input_audio", "input_audio": {"data": b64(hello_wav), "format": "wav"}}]}])
+    reply = oai.chat.completions.create(
+        model="m",
+        messages=[
+            {
+                "role": "user",
+                "content": [
+                    {"type": "input_audio", "input_audio": {"data": b64(hello_wav), "format": "wav"}}
+                ],
+            }
+        ],
+    )
     assert reply.usage.prompt_tokens_details.audio_tokens == audio_tokens(wav_seconds(hello_wav))
     assert reply.usage.prompt_tokens == 3 + 1 + audio_tokens(wav_seconds(hello_wav)) + 3
 
 
-def test_mp3_clip_through_azure_ai_inference(inference: ChatCompletionsClient, hello_mp3: bytes, tmp_path) -> None:
+def test_mp3_clip_through_azure_ai_inference(
+    inference: ChatCompletionsClient, hello_mp3: bytes, tmp_path
+) -> None:
     path = tmp_path / "hello.mp3"
     path.write_bytes(hello_mp3)
-    reply = inference.complete(messages=[UserMessage([
-        TextContentItem(text="What is said in Spanish?"),
-        AudioContentItem(input_audio=InputAudio.load(audio_file=str(path), audio_format="mp3")),
-    ])])
+    reply = inference.complete(
+        messages=[
+            UserMessage(
+                [
+                    TextContentItem(text="What is said in Spanish?"),
+                    AudioContentItem(input_audio=InputAudio.load(audio_file=str(path), audio_format="mp3")),
+                ]
+            )
+        ]
+    )
     assert "Hola" in reply.choices[0].message.content
 
 
 def test_page_question_yields_the_sentence(oai: openai.OpenAI, page_png: bytes) -> None:
-    reply = oai.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": [
-        {"type": "text", "text": "When does the harbour ferry leave?"},
-        {"type": "image_url", "image_url": {"url": data_url(page_png, "image/png"), "detail": "high"}},
-    ]}])
+    reply = oai.chat.completions.create(
+        model="gpt-4o",
+        messages=[
+            {
+                "role": "user",
+                "content": [
+                    {"type": "text", "text": "When does the harbour ferry leave?"},
+                    {
+                        "type": "image_url",
+                        "image_url": {"url": data_url(page_png, "image/png"), "detail": "high"},
+                    },
+                ],
+            }
+        ],
+    )
     text = reply.choices[0].message.content
     assert SENTENCE in text
     assert text.splitlines()[0] == "A PNG image of 1240x1755 pixels, mostly white (97%)."
@@ -63,10 +99,18 @@ def test_page_question_yields_the_sentence(oai: openai.OpenAI, page_png: bytes) 
 
 
 def test_page_read_in_reading_order(inference: ChatCompletionsClient, page_png: bytes) -> None:
-    reply = inference.complete(messages=[UserMessage([
-        TextContentItem(text="Read the page."),
-        ImageContentItem(image_url=ImageUrl(url=data_url(page_png, "image/png"), detail=ImageDetailLevel.LOW)),
-    ])])
+    reply = inference.complete(
+        messages=[
+            UserMessage(
+                [
+                    TextContentItem(text="Read the page."),
+                    ImageContentItem(
+                        image_url=ImageUrl(url=data_url(page_png, "image/png"), detail=ImageDetailLevel.LOW)
+                    ),
+                ]
+            )
+        ]
+    )
     assert reply.choices[0].message.content.splitlines()[1:] == [
         "Text found (4 lines):",
         "Travel notes",
@@ -78,10 +122,18 @@ def test_page_read_in_reading_order(inference: ChatCompletionsClient, page_png: 
 
 
 def test_page_text_translated(oai: openai.OpenAI, page_png: bytes) -> None:
-    reply = oai.responses.create(model="m", input=[{"role": "user", "content": [
-        {"type": "input_text", "text": "Translate the page into Spanish"},
-        {"type": "input_image", "image_url": data_url(page_png, "image/png")},
-    ]}])
+    reply = oai.responses.create(
+        model="m",
+        input=[
+            {
+                "role": "user",
+                "content": [
+                    {"type": "input_text", "text": "Translate the page into Spanish"},
+                    {"type": "input_image", "image_url": data_url(page_png, "image/png")},
+                ],
+            }
+        ],
+    )
     assert reply.output_text.splitlines()[1:] == [
         "Translation (English → Spanish) of its text:",
         "Notas de viaje",
@@ -97,8 +149,19 @@ def test_page_text_translated(oai: openai.OpenAI, page_png: bytes) -> None:
 
 
 def test_clip_through_the_responses_api(oai: openai.OpenAI, hello_mp3: bytes) -> None:
-    reply = oai.responses.create(model="m", input=[{"role": "user", "content": [
-        {"type": "input_text", "text": "Please translate into Spanish"},
-        {"type": "input_audio", "input_audio": {"data": b64(hello_mp3), "format": "mp3"}},
-    ]}])
-    assert reply.output_text == "Translation (English → Spanish): Hola, cómo eres?\nTranscript: Hello, how are you?"
+    reply = oai.responses.create(
+        model="m",
+        input=[
+            {
+                "role": "user",
+                "content": [
+                    {"type": "input_text", "text": "Please translate into Spanish"},
+                    {"type": "input_audio", "input_audio": {"data": b64(hello_mp3), "format": "mp3"}},
+                ],
+            }
+        ],
+    )
+    assert (
+        reply.output_text
+        == "Translation (English → Spanish): Hola, cómo eres?\nTranscript: Hello, how are you?"
+    )

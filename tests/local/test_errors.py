@@ -43,18 +43,31 @@ def openai_error(response: httpx.Response) -> tuple[int, dict]:
 def still_serving(server) -> Iterator[None]:
     """After every error test, the shared server still answers a good request."""
     yield
-    reply = httpx.post(f"{server.url}/v1/chat/completions",
-                       json={"model": "m", "messages": [{"role": "user", "content": "Hello there"}]}, timeout=60)
+    reply = httpx.post(
+        f"{server.url}/v1/chat/completions",
+        json={"model": "m", "messages": [{"role": "user", "content": "Hello there"}]},
+        timeout=60,
+    )
     assert reply.status_code == 200
     assert reply.json()["choices"][0]["message"]["content"] == HELP
 
 
 def test_malformed_json_is_400(raw: httpx.Client) -> None:
-    response = raw.post("/v1/chat/completions", content=b"{not json", headers={"content-type": "application/json"})
-    assert openai_error(response) == (400, {"error": {
-        "message": "We could not parse the JSON body of your request. The local host expects a JSON payload, "
-                   "but what was sent was not valid JSON (line 1 column 2).",
-        "type": "invalid_request_error", "param": None, "code": None}})
+    response = raw.post(
+        "/v1/chat/completions", content=b"{not json", headers={"content-type": "application/json"}
+    )
+    assert openai_error(response) == (
+        400,
+        {
+            "error": {
+                "message": "We could not parse the JSON body of your request. The local host expects a JSON payload, "
+                "but what was sent was not valid JSON (line 1 column 2).",
+                "type": "invalid_request_error",
+                "param": None,
+                "code": None,
+            }
+        },
+    )
     array = raw.post("/v1/chat/completions", content=b"[1, 2]")
     assert array.status_code == 400
     assert array.json()["error"]["message"].endswith("(expected an object at the top level).")
@@ -62,45 +75,81 @@ def test_malformed_json_is_400(raw: httpx.Client) -> None:
 
 def test_missing_and_mistyped_fields(raw: httpx.Client) -> None:
     missing = raw.post("/v1/chat/completions", json={"model": "m"})
-    assert openai_error(missing) == (400, {"error": {
-        "message": "Missing required parameter: 'messages'.", "type": "invalid_request_error",
-        "param": "messages", "code": "missing_required_parameter"}})
+    assert openai_error(missing) == (
+        400,
+        {
+            "error": {
+                "message": "Missing required parameter: 'messages'.",
+                "type": "invalid_request_error",
+                "param": "messages",
+                "code": "missing_required_parameter",
+            }
+        },
+    )
     mistyped = raw.post("/v1/chat/completions", json={"model": "m", "messages": "hi"})
     assert mistyped.json()["error"] == {
         "message": "Invalid type for 'messages': expected an array, but got a string instead.",
-        "type": "invalid_request_error", "param": "messages", "code": "invalid_type"}
+        "type": "invalid_request_error",
+        "param": "messages",
+        "code": "invalid_type",
+    }
     no_model = raw.post("/v1/chat/completions", json={"messages": [{"role": "user", "content": "x"}]})
     assert no_model.json()["error"]["message"] == "Missing required parameter: 'model'."
-    usage_without_stream = raw.post("/v1/chat/completions", json={
-        "model": "m", "messages": [{"role": "user", "content": "x"}], "stream_options": {"include_usage": True}})
+    usage_without_stream = raw.post(
+        "/v1/chat/completions",
+        json={
+            "model": "m",
+            "messages": [{"role": "user", "content": "x"}],
+            "stream_options": {"include_usage": True},
+        },
+    )
     assert usage_without_stream.status_code == 400
-    assert usage_without_stream.json()["error"]["message"] == \
-        "Invalid value for 'stream_options': 'stream_options' is only allowed when 'stream' is true."
+    assert (
+        usage_without_stream.json()["error"]["message"]
+        == "Invalid value for 'stream_options': 'stream_options' is only allowed when 'stream' is true."
+    )
 
 
 def test_unsupported_image_format(raw: httpx.Client) -> None:
     bmp = image_bytes("BMP")
     response = raw.post("/v1/chat/completions", json=chat_with(image_part(data_url(bmp, "image/png"))))
-    assert openai_error(response) == (400, {"error": {
-        "message": "You uploaded an unsupported image. Please make sure your image is below 20 MB in size and is "
-                   "of one the following formats: ['png', 'jpeg', 'gif', 'webp'].",
-        "type": "invalid_request_error", "param": IMAGE_PARAM, "code": "invalid_image_format"}})
+    assert openai_error(response) == (
+        400,
+        {
+            "error": {
+                "message": "You uploaded an unsupported image. Please make sure your image is below 20 MB in size and is "
+                "of one the following formats: ['png', 'jpeg', 'gif', 'webp'].",
+                "type": "invalid_request_error",
+                "param": IMAGE_PARAM,
+                "code": "invalid_image_format",
+            }
+        },
+    )
 
 
 def test_animated_gif_is_unsupported(raw: httpx.Client) -> None:
     frames = [Image.new("RGB", (8, 8), c) for c in ("red", "blue")]
     buffer = io.BytesIO()
     frames[0].save(buffer, "GIF", save_all=True, append_images=frames[1:], duration=100)
-    response = raw.post("/v1/chat/completions", json=chat_with(image_part(data_url(buffer.getvalue(), "image/gif"))))
+    response = raw.post(
+        "/v1/chat/completions", json=chat_with(image_part(data_url(buffer.getvalue(), "image/gif")))
+    )
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "invalid_image_format"
     assert response.json()["error"]["message"] == UNSUPPORTED_20MB
 
 
 def test_every_accepted_format(raw: httpx.Client) -> None:
-    for fmt, mime in (("PNG", "image/png"), ("JPEG", "image/jpeg"), ("GIF", "image/gif"), ("WEBP", "image/webp"),
-                      ("JPEG", "image/jpg")):
-        response = raw.post("/v1/chat/completions", json=chat_with(image_part(data_url(image_bytes(fmt), mime))))
+    for fmt, mime in (
+        ("PNG", "image/png"),
+        ("JPEG", "image/jpeg"),
+        ("GIF", "image/gif"),
+        ("WEBP", "image/webp"),
+        ("JPEG", "image/jpg"),
+    ):
+        response = raw.post(
+            "/v1/chat/completions", json=chat_with(image_part(data_url(image_bytes(fmt), mime)))
+        )
         assert response.status_code == 200, (fmt, mime, response.text)
 
 
@@ -110,8 +159,10 @@ def test_image_over_the_byte_limit(make_server) -> None:
     buffer = io.BytesIO()
     noise.save(buffer, "PNG")
     assert len(buffer.getvalue()) > 0.01 * 1024 * 1024
-    response = httpx.post(f"{running.url}/v1/chat/completions",
-                          json=chat_with(image_part(data_url(buffer.getvalue(), "image/png"))))
+    response = httpx.post(
+        f"{running.url}/v1/chat/completions",
+        json=chat_with(image_part(data_url(buffer.getvalue(), "image/png"))),
+    )
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "invalid_image_format"
     assert response.json()["error"]["message"] == UNSUPPORTED_IMAGE_MESSAGE.format(mb=0.01)
@@ -122,27 +173,46 @@ def test_too_many_images(make_server) -> None:
     part = image_part(data_url(image_bytes("PNG"), "image/png"))
     body = {"model": "m", "messages": [{"role": "user", "content": [part, part, part]}]}
     response = httpx.post(f"{running.url}/v1/chat/completions", json=body)
-    assert openai_error(response) == (400, {"error": {
-        "message": "Too many images in request: 3 images were sent and at most 2 are allowed. Send fewer images "
-                   "per request, or raise LOCAL_MAX_IMAGES.",
-        "type": "invalid_request_error", "param": None, "code": "too_many_images"}})
+    assert openai_error(response) == (
+        400,
+        {
+            "error": {
+                "message": "Too many images in request: 3 images were sent and at most 2 are allowed. Send fewer images "
+                "per request, or raise LOCAL_MAX_IMAGES.",
+                "type": "invalid_request_error",
+                "param": None,
+                "code": "too_many_images",
+            }
+        },
+    )
     two = {"model": "m", "messages": [{"role": "user", "content": [part, part]}]}
     assert httpx.post(f"{running.url}/v1/chat/completions", json=two).status_code == 200
 
 
-@pytest.mark.parametrize(("url", "reason"), [
-    ("data:image/png;base64,@@@not-base64@@@", "invalid base64-encoded bytes"),
-    ("data:image/png,rawbytes", "a data URL that is not base64-encoded"),
-    ("data:image/png;base64,", "empty base64-encoded bytes"),
-    ("data:text/plain;base64,aGVsbG8=", "unsupported MIME type 'text/plain'"),
-    ("file:///etc/passwd", "a value without the 'data:' prefix"),
-])
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("data:image/png;base64,@@@not-base64@@@", "invalid base64-encoded bytes"),
+        ("data:image/png,rawbytes", "a data URL that is not base64-encoded"),
+        ("data:image/png;base64,", "empty base64-encoded bytes"),
+        ("data:text/plain;base64,aGVsbG8=", "unsupported MIME type 'text/plain'"),
+        ("file:///etc/passwd", "a value without the 'data:' prefix"),
+    ],
+)
 def test_bad_data_urls(raw: httpx.Client, url: str, reason: str) -> None:
     response = raw.post("/v1/chat/completions", json=chat_with(image_part(url)))
-    assert openai_error(response) == (400, {"error": {
-        "message": f"Invalid image URL: '{IMAGE_PARAM}'. Expected a base64-encoded data URL with an image MIME "
-                   f"type (e.g. 'data:image/png;base64,aW1nIGJ5dGVzIGhlcmU='), but got {reason}.",
-        "type": "invalid_request_error", "param": IMAGE_PARAM, "code": "invalid_value"}})
+    assert openai_error(response) == (
+        400,
+        {
+            "error": {
+                "message": f"Invalid image URL: '{IMAGE_PARAM}'. Expected a base64-encoded data URL with an image MIME "
+                f"type (e.g. 'data:image/png;base64,aW1nIGJ5dGVzIGhlcmU='), but got {reason}.",
+                "type": "invalid_request_error",
+                "param": IMAGE_PARAM,
+                "code": "invalid_value",
+            }
+        },
+    )
 
 
 def test_corrupt_image(raw: httpx.Client) -> None:
@@ -152,23 +222,44 @@ def test_corrupt_image(raw: httpx.Client) -> None:
     assert response.status_code == 400
     assert response.json()["error"] == {
         "message": f"The image in '{IMAGE_PARAM}' could not be decoded; the file may be truncated or corrupt. "
-                   "Re-export it as PNG or JPEG.",
-        "type": "invalid_request_error", "param": IMAGE_PARAM, "code": "invalid_image"}
+        "Re-export it as PNG or JPEG.",
+        "type": "invalid_request_error",
+        "param": IMAGE_PARAM,
+        "code": "invalid_image",
+    }
 
 
 def test_bad_detail(raw: httpx.Client) -> None:
-    response = raw.post("/v1/chat/completions",
-                        json=chat_with(image_part(data_url(image_bytes("PNG"), "image/png"), detail="ultra")))
-    assert openai_error(response) == (400, {"error": {
-        "message": "Invalid value: 'ultra'. Supported values are: 'auto', 'low', and 'high'.",
-        "type": "invalid_request_error", "param": "messages[0].content[0].image_url.detail", "code": "invalid_value"}})
+    response = raw.post(
+        "/v1/chat/completions",
+        json=chat_with(image_part(data_url(image_bytes("PNG"), "image/png"), detail="ultra")),
+    )
+    assert openai_error(response) == (
+        400,
+        {
+            "error": {
+                "message": "Invalid value: 'ultra'. Supported values are: 'auto', 'low', and 'high'.",
+                "type": "invalid_request_error",
+                "param": "messages[0].content[0].image_url.detail",
+                "code": "invalid_value",
+            }
+        },
+    )
 
 
 def test_image_url_off_loopback_is_not_accessible(raw: httpx.Client) -> None:
     response = raw.post("/v1/chat/completions", json=chat_with(image_part("https://example.com/cat.png")))
-    assert openai_error(response) == (400, {"error": {
-        "message": "The provided image url is not accessible.", "type": "invalid_request_error",
-        "param": IMAGE_PARAM, "code": "BadRequest"}})
+    assert openai_error(response) == (
+        400,
+        {
+            "error": {
+                "message": "The provided image url is not accessible.",
+                "type": "invalid_request_error",
+                "param": IMAGE_PARAM,
+                "code": "BadRequest",
+            }
+        },
+    )
     missing = raw.post("/v1/chat/completions", json=chat_with(image_part("http://127.0.0.1:9/none.png")))
     assert missing.json()["error"]["message"] == "The provided image url is not accessible."
 
@@ -187,36 +278,74 @@ def test_url_allow_list() -> None:
 
 def test_audio_format_and_data(raw: httpx.Client, hello_wav: bytes) -> None:
     where = "messages[0].content[0].input_audio"
-    bad_format = raw.post("/v1/chat/completions", json=chat_with(
-        {"type": "input_audio", "input_audio": {"data": b64(hello_wav), "format": "ogg"}}))
-    assert openai_error(bad_format) == (400, {"error": {
-        "message": "Invalid value: 'ogg'. Supported values are: 'wav' and 'mp3'.",
-        "type": "invalid_request_error", "param": f"{where}.format", "code": "invalid_value"}})
-    mismatch = raw.post("/v1/chat/completions", json=chat_with(
-        {"type": "input_audio", "input_audio": {"data": b64(hello_wav), "format": "mp3"}}))
-    assert openai_error(mismatch) == (400, {"error": {
-        "message": f"The audio in '{where}.data' is not valid mp3 data. Send base64 of a whole .mp3 file, with "
-                   "format set to what the bytes are ('wav' or 'mp3').",
-        "type": "invalid_request_error", "param": f"{where}.data", "code": "invalid_value"}})
-    not_base64 = raw.post("/v1/chat/completions", json=chat_with(
-        {"type": "input_audio", "input_audio": {"data": "%%%", "format": "wav"}}))
-    assert not_base64.json()["error"]["message"].startswith(f"The audio in '{where}.data' is not valid wav data.")
+    bad_format = raw.post(
+        "/v1/chat/completions",
+        json=chat_with({"type": "input_audio", "input_audio": {"data": b64(hello_wav), "format": "ogg"}}),
+    )
+    assert openai_error(bad_format) == (
+        400,
+        {
+            "error": {
+                "message": "Invalid value: 'ogg'. Supported values are: 'wav' and 'mp3'.",
+                "type": "invalid_request_error",
+                "param": f"{where}.format",
+                "code": "invalid_value",
+            }
+        },
+    )
+    mismatch = raw.post(
+        "/v1/chat/completions",
+        json=chat_with({"type": "input_audio", "input_audio": {"data": b64(hello_wav), "format": "mp3"}}),
+    )
+    assert openai_error(mismatch) == (
+        400,
+        {
+            "error": {
+                "message": f"The audio in '{where}.data' is not valid mp3 data. Send base64 of a whole .mp3 file, with "
+                "format set to what the bytes are ('wav' or 'mp3').",
+                "type": "invalid_request_error",
+                "param": f"{where}.data",
+                "code": "invalid_value",
+            }
+        },
+    )
+    not_base64 = raw.post(
+        "/v1/chat/completions",
+        json=chat_with({"type": "input_audio", "input_audio": {"data": "%%%", "format": "wav"}}),
+    )
+    assert not_base64.json()["error"]["message"].startswith(
+        f"The audio in '{where}.data' is not valid wav data."
+    )
 
 
 def test_unknown_part_type(raw: httpx.Client) -> None:
     response = raw.post("/v1/chat/completions", json=chat_with({"type": "video", "video": {}}))
     assert response.json()["error"] == {
         "message": "Invalid value: 'video'. Supported values are: 'text', 'image_url', and 'input_audio'.",
-        "type": "invalid_request_error", "param": "messages[0].content[0].type", "code": "invalid_value"}
+        "type": "invalid_request_error",
+        "param": "messages[0].content[0].type",
+        "code": "invalid_value",
+    }
 
 
 def test_whisper_endpoint_rejects_non_audio(raw: httpx.Client) -> None:
-    response = raw.post("/v1/audio/transcriptions", data={"model": "w"},
-                        files={"file": ("notes.txt", b"just text", "text/plain")})
-    assert openai_error(response) == (400, {"error": {
-        "message": "Invalid file format. Supported formats: ['flac', 'm4a', 'mp3', 'mp4', 'mpeg', 'mpga', 'oga', "
-                   "'ogg', 'wav', 'webm']",
-        "type": "invalid_request_error", "param": "file", "code": "invalid_value"}})
+    response = raw.post(
+        "/v1/audio/transcriptions",
+        data={"model": "w"},
+        files={"file": ("notes.txt", b"just text", "text/plain")},
+    )
+    assert openai_error(response) == (
+        400,
+        {
+            "error": {
+                "message": "Invalid file format. Supported formats: ['flac', 'm4a', 'mp3', 'mp4', 'mpeg', 'mpga', 'oga', "
+                "'ogg', 'wav', 'webm']",
+                "type": "invalid_request_error",
+                "param": "file",
+                "code": "invalid_value",
+            }
+        },
+    )
     no_file = raw.post("/v1/audio/transcriptions", data={"model": "w"}, files={"other": ("x", b"1")})
     assert no_file.json()["error"]["message"] == "Missing required parameter: 'file'."
 
@@ -224,21 +353,38 @@ def test_whisper_endpoint_rejects_non_audio(raw: httpx.Client) -> None:
 def test_azure_api_version(raw: httpx.Client) -> None:
     body = {"messages": [{"role": "user", "content": "x"}]}
     missing = raw.post("/openai/deployments/dep/chat/completions", json=body)
-    assert (missing.status_code, missing.json()) == (404, {"error": {"code": "404", "message": "Resource not found"}})
+    assert (missing.status_code, missing.json()) == (
+        404,
+        {"error": {"code": "404", "message": "Resource not found"}},
+    )
     malformed = raw.post("/openai/deployments/dep/chat/completions?api-version=latest", json=body)
-    assert (malformed.status_code, malformed.json()) == (400, {"error": {
-        "code": "BadRequest",
-        "message": "API version not supported: 'latest'. Use a version like 2024-10-21 or 2025-01-01-preview."}})
+    assert (malformed.status_code, malformed.json()) == (
+        400,
+        {
+            "error": {
+                "code": "BadRequest",
+                "message": "API version not supported: 'latest'. Use a version like 2024-10-21 or 2025-01-01-preview.",
+            }
+        },
+    )
 
 
 def test_unknown_deployment_per_surface(make_server) -> None:
     running = make_server(deployments=("gpt-4o", "whisper"))
     body = {"messages": [{"role": "user", "content": "x"}]}
-    azure = httpx.post(f"{running.url}/openai/deployments/nope/chat/completions?api-version={API_VERSION}", json=body)
-    assert (azure.status_code, azure.json()) == (404, {"error": {
-        "code": "DeploymentNotFound",
-        "message": "The API deployment for this resource does not exist. If you created the deployment within "
-                   "the last 5 minutes, please wait a moment and try again."}})
+    azure = httpx.post(
+        f"{running.url}/openai/deployments/nope/chat/completions?api-version={API_VERSION}", json=body
+    )
+    assert (azure.status_code, azure.json()) == (
+        404,
+        {
+            "error": {
+                "code": "DeploymentNotFound",
+                "message": "The API deployment for this resource does not exist. If you created the deployment within "
+                "the last 5 minutes, please wait a moment and try again.",
+            }
+        },
+    )
     v1 = httpx.post(f"{running.url}/openai/v1/chat/completions", json={**body, "model": "nope"})
     assert v1.json()["error"]["code"] == "DeploymentNotFound"
     plain = openai.OpenAI(base_url=f"{running.url}/v1", api_key="k", max_retries=0)
@@ -246,40 +392,61 @@ def test_unknown_deployment_per_surface(make_server) -> None:
         plain.chat.completions.create(model="nope", messages=body["messages"])
     assert caught.value.code == "model_not_found"
     assert caught.value.body["message"] == "The model `nope` does not exist or you do not have access to it."
-    assert plain.chat.completions.create(model="gpt-4o", messages=body["messages"]).model == "local-multimodal"
+    assert (
+        plain.chat.completions.create(model="gpt-4o", messages=body["messages"]).model == "local-multimodal"
+    )
     assert [m.id for m in plain.models.list().data] == ["local-multimodal", "gpt-4o", "whisper"]
-    inference = ChatCompletionsClient(endpoint=f"{running.url}/models", credential=AzureKeyCredential("k"),
-                                      retry_total=0)
+    inference = ChatCompletionsClient(
+        endpoint=f"{running.url}/models", credential=AzureKeyCredential("k"), retry_total=0
+    )
     with pytest.raises(ResourceNotFoundError) as not_found:
         inference.complete(messages=[UserMessage("x")], model="nope")
     assert not_found.value.error.code == "unknown_model"
     assert not_found.value.error.message == "Unknown model: nope"
     raw_inference = httpx.post(f"{running.url}/models/chat/completions", json={**body, "model": "nope"})
-    assert raw_inference.json() == {"error": {"code": "unknown_model", "message": "Unknown model: nope",
-                                              "details": "Unknown model: nope"}}
+    assert raw_inference.json() == {
+        "error": {"code": "unknown_model", "message": "Unknown model: nope", "details": "Unknown model: nope"}
+    }
 
 
 def test_no_model_name_on_models_route(server) -> None:
-    client = ChatCompletionsClient(endpoint=f"{server.url}/models", credential=AzureKeyCredential("k"), retry_total=0)
+    client = ChatCompletionsClient(
+        endpoint=f"{server.url}/models", credential=AzureKeyCredential("k"), retry_total=0
+    )
     with pytest.raises(HttpResponseError) as caught:
         client.complete(messages=[UserMessage("Hello")])
     assert caught.value.status_code == 400
     assert caught.value.error.code == "no_model_name"
-    assert caught.value.error.message == ("No model specified in request. Please provide a model name in the "
-                                          "request body or as a x-ms-model-mesh-model-name header.")
-    by_header = httpx.post(f"{server.url}/models/chat/completions",
-                           json={"messages": [{"role": "user", "content": "Hello there"}]},
-                           headers={"x-ms-model-mesh-model-name": "m"})
+    assert caught.value.error.message == (
+        "No model specified in request. Please provide a model name in the "
+        "request body or as a x-ms-model-mesh-model-name header."
+    )
+    by_header = httpx.post(
+        f"{server.url}/models/chat/completions",
+        json={"messages": [{"role": "user", "content": "Hello there"}]},
+        headers={"x-ms-model-mesh-model-name": "m"},
+    )
     assert by_header.status_code == 200
 
 
 def test_unknown_routes(raw: httpx.Client) -> None:
     openai_404 = raw.post("/v1/nothing", json={})
-    assert (openai_404.status_code, openai_404.json()) == (404, {"error": {
-        "message": "Invalid URL (POST /v1/nothing)", "type": "invalid_request_error", "param": None, "code": None}})
+    assert (openai_404.status_code, openai_404.json()) == (
+        404,
+        {
+            "error": {
+                "message": "Invalid URL (POST /v1/nothing)",
+                "type": "invalid_request_error",
+                "param": None,
+                "code": None,
+            }
+        },
+    )
     azure_404 = raw.post("/openai/deployments/d/embeddings?api-version=2024-10-21", json={})
-    assert (azure_404.status_code, azure_404.json()) == (404, {"error": {"code": "404",
-                                                                         "message": "Resource not found"}})
+    assert (azure_404.status_code, azure_404.json()) == (
+        404,
+        {"error": {"code": "404", "message": "Resource not found"}},
+    )
     wrong_method = raw.get("/v1/chat/completions")
     assert wrong_method.status_code == 405
     assert wrong_method.json()["error"]["message"] == "Invalid URL (GET /v1/chat/completions)"
@@ -290,11 +457,21 @@ def test_a_bug_is_a_plain_500_without_traceback(raw: httpx.Client, monkeypatch: 
         raise KeyError("secret internal detail")
 
     monkeypatch.setattr("helpers.local.app.answer_chat", broken)
-    response = raw.post("/v1/chat/completions", json={"model": "m", "messages": [{"role": "user", "content": "x"}]})
-    assert openai_error(response) == (500, {"error": {
-        "message": "The local host failed to answer this request; the server log has the details. The server keeps "
-                   "running: retry, or report the request that caused it.",
-        "type": "server_error", "param": None, "code": "InternalServerError"}})
+    response = raw.post(
+        "/v1/chat/completions", json={"model": "m", "messages": [{"role": "user", "content": "x"}]}
+    )
+    assert openai_error(response) == (
+        500,
+        {
+            "error": {
+                "message": "The local host failed to answer this request; the server log has the details. The server keeps "
+                "running: retry, or report the request that caused it.",
+                "type": "server_error",
+                "param": None,
+                "code": "InternalServerError",
+            }
+        },
+    )
     assert "secret" not in response.text and "Traceback" not in response.text
 
 
@@ -303,13 +480,37 @@ def _mutations(seed: int, count: int) -> list[object]:
     rng = random.Random(seed)
     png = data_url(image_bytes("PNG", (8, 8)), "image/png")
     valid: list[object] = [
-        {"model": "m", "messages": [{"role": "user", "content": [
-            {"type": "text", "text": "hi"}, {"type": "image_url", "image_url": {"url": png, "detail": "low"}},
-            {"type": "input_audio", "input_audio": {"data": "AAAA", "format": "wav"}}]}],
-         "stream": False, "max_tokens": 5, "n": 1, "stream_options": None},
-        {"model": "m", "input": [{"role": "user", "content": [
-            {"type": "input_text", "text": "hi"}, {"type": "input_image", "image_url": png, "detail": "auto"}]}],
-         "instructions": "x", "max_output_tokens": 3},
+        {
+            "model": "m",
+            "messages": [
+                {
+                    "role": "user",
+                    "content": [
+                        {"type": "text", "text": "hi"},
+                        {"type": "image_url", "image_url": {"url": png, "detail": "low"}},
+                        {"type": "input_audio", "input_audio": {"data": "AAAA", "format": "wav"}},
+                    ],
+                }
+            ],
+            "stream": False,
+            "max_tokens": 5,
+            "n": 1,
+            "stream_options": None,
+        },
+        {
+            "model": "m",
+            "input": [
+                {
+                    "role": "user",
+                    "content": [
+                        {"type": "input_text", "text": "hi"},
+                        {"type": "input_image", "image_url": png, "detail": "auto"},
+                    ],
+                }
+            ],
+            "instructions": "x",
+            "max_output_tokens": 3,
+        },
     ]
     odd = [None, True, 0, -1, 1.5, "", "x", [], [None], {}, {"a": 1}, "data:image/png;base64,", "\u0000"]
 
@@ -343,7 +544,9 @@ def test_no_mutated_body_gets_a_500(raw: httpx.Client) -> None:
     statuses = set()
     for number, body in enumerate(_mutations(seed=3, count=300)):
         path = "/v1/responses" if isinstance(body, dict) and "input" in body else "/v1/chat/completions"
-        response = raw.post(path, content=json.dumps(body).encode(), headers={"content-type": "application/json"})
+        response = raw.post(
+            path, content=json.dumps(body).encode(), headers={"content-type": "application/json"}
+        )
         assert response.status_code < 500, (number, body, response.text)
         if response.status_code >= 400:
             error = response.json()["error"]

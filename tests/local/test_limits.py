@@ -43,9 +43,15 @@ def test_limiter_requests_window_exact_numbers() -> None:
         limiter.admit("d", 5)
     error = caught.value
     assert error.status == 429
-    assert error.headers == {"retry-after": "5", "retry-after-ms": "5000", "x-ratelimit-remaining-requests": "0"}
-    assert error.message == ("Requests to this deployment have exceeded the call rate limit of the local host (2 "
-                             "requests per 10 seconds, set by LOCAL_RPM). Please retry after 5 seconds.")
+    assert error.headers == {
+        "retry-after": "5",
+        "retry-after-ms": "5000",
+        "x-ratelimit-remaining-requests": "0",
+    }
+    assert error.message == (
+        "Requests to this deployment have exceeded the call rate limit of the local host (2 "
+        "requests per 10 seconds, set by LOCAL_RPM). Please retry after 5 seconds."
+    )
     clock.now += 5  # the first request leaves the window
     assert limiter.admit("d", 5) == {"x-ratelimit-remaining-requests": "0"}
 
@@ -57,8 +63,11 @@ def test_limiter_tokens_exact_numbers() -> None:
     clock.now += 15
     with pytest.raises(ApiError) as caught:
         limiter.admit("d", 50)
-    assert caught.value.headers == {"retry-after": "45", "retry-after-ms": "45000",
-                                    "x-ratelimit-remaining-tokens": "40"}
+    assert caught.value.headers == {
+        "retry-after": "45",
+        "retry-after-ms": "45000",
+        "x-ratelimit-remaining-tokens": "40",
+    }
     assert "token rate limit" in caught.value.message and "LOCAL_TPM" in caught.value.message
     assert limiter.admit("d", 40) == {"x-ratelimit-remaining-tokens": "0"}
 
@@ -75,19 +84,31 @@ def test_fault_injector_counts() -> None:
 
 def test_rpm_429_shape_and_headers(make_server) -> None:
     running = make_server(rpm=1, rate_window=30)
-    first = httpx.post(f"{running.url}/openai/deployments/d/chat/completions?api-version=2024-10-21", json=BODY)
+    first = httpx.post(
+        f"{running.url}/openai/deployments/d/chat/completions?api-version=2024-10-21", json=BODY
+    )
     assert first.status_code == 200
     assert first.headers["x-ratelimit-remaining-requests"] == "0"
-    second = httpx.post(f"{running.url}/openai/deployments/d/chat/completions?api-version=2024-10-21", json=BODY)
+    second = httpx.post(
+        f"{running.url}/openai/deployments/d/chat/completions?api-version=2024-10-21", json=BODY
+    )
     assert second.status_code == 429
     wait_ms = int(second.headers["retry-after-ms"])
     assert 0 < wait_ms <= 30000
     assert second.headers["retry-after"] == str(-(-wait_ms // 1000))
     assert second.headers["x-ratelimit-remaining-requests"] == "0"
-    assert second.json() == {"error": {"code": "429", "message": (
-        "Requests to this deployment have exceeded the call rate limit of the local host (1 request per 30 "
-        f"seconds, set by LOCAL_RPM). Please retry after {second.headers['retry-after']} seconds.")}}
-    other = httpx.post(f"{running.url}/openai/deployments/e/chat/completions?api-version=2024-10-21", json=BODY)
+    assert second.json() == {
+        "error": {
+            "code": "429",
+            "message": (
+                "Requests to this deployment have exceeded the call rate limit of the local host (1 request per 30 "
+                f"seconds, set by LOCAL_RPM). Please retry after {second.headers['retry-after']} seconds."
+            ),
+        }
+    }
+    other = httpx.post(
+        f"{running.url}/openai/deployments/e/chat/completions?api-version=2024-10-21", json=BODY
+    )
     assert other.status_code == 200  # limits are per deployment
 
 
@@ -100,7 +121,8 @@ def test_tpm_counts_prompt_and_max_tokens(make_server) -> None:
     assert second.status_code == 429
     assert second.headers["x-ratelimit-remaining-tokens"] == "11"
     assert second.json()["error"]["message"].startswith(
-        "Requests to this deployment have exceeded the token rate limit of the local host (30 tokens per 30 seconds")
+        "Requests to this deployment have exceeded the token rate limit of the local host (30 tokens per 30 seconds"
+    )
 
 
 def test_openai_client_retries_a_rate_limit(make_server) -> None:
@@ -115,7 +137,9 @@ def test_openai_client_retries_a_rate_limit(make_server) -> None:
 
 def test_azure_core_client_retries_a_rate_limit(make_server) -> None:
     running = make_server(rpm=1, rate_window=0.5)
-    client = ChatCompletionsClient(endpoint=f"{running.url}/models", credential=AzureKeyCredential("k"), model="m")
+    client = ChatCompletionsClient(
+        endpoint=f"{running.url}/models", credential=AzureKeyCredential("k"), model="m"
+    )
     client.complete(messages=[UserMessage("Hello there")])
     reply = client.complete(messages=[UserMessage("Hello there")])  # 429 with retry-after: 1, then retried
     assert reply.choices[0].message.content == HELP
@@ -135,19 +159,27 @@ def test_injected_500_is_retried_by_openai(make_server) -> None:
     assert caught.value.status_code == 500
     assert caught.value.body == {
         "message": "The local host failed this request on purpose: LOCAL_FAULT_EVERY=2 fails every 2nd request. "
-                   "Retry the request.",
-        "type": "server_error", "param": None, "code": "InternalServerError"}
+        "Retry the request.",
+        "type": "server_error",
+        "param": None,
+        "code": "InternalServerError",
+    }
 
 
 def test_injected_503_is_retried_by_azure_core(make_server) -> None:
     running = make_server(fault_every=2, fault_status=503)
-    client = ChatCompletionsClient(endpoint=f"{running.url}/models", credential=AzureKeyCredential("k"), model="m",
-                                   retry_backoff_factor=0.01)
+    client = ChatCompletionsClient(
+        endpoint=f"{running.url}/models",
+        credential=AzureKeyCredential("k"),
+        model="m",
+        retry_backoff_factor=0.01,
+    )
     client.complete(messages=[UserMessage("Hello there")])
     assert client.complete(messages=[UserMessage("Hello there")]).choices[0].message.content == HELP
     assert running.requests == 3
-    strict = ChatCompletionsClient(endpoint=f"{running.url}/models", credential=AzureKeyCredential("k"), model="m",
-                                   retry_total=0)
+    strict = ChatCompletionsClient(
+        endpoint=f"{running.url}/models", credential=AzureKeyCredential("k"), model="m", retry_total=0
+    )
     with pytest.raises(HttpResponseError) as caught:
         strict.complete(messages=[UserMessage("Hello there")])
     assert caught.value.status_code == 503

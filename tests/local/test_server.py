@@ -67,7 +67,11 @@ def test_python_m_helpers_serve_with_the_unmodified_sdks(tmp_path: Path) -> None
     env = {k: v for k, v in os.environ.items() if not k.startswith("LOCAL_")}
     process = subprocess.Popen(
         [sys.executable, "-m", "helpers", "serve", "--port", str(port), "--api-key", key],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     root = f"http://127.0.0.1:{port}"
     try:
@@ -79,12 +83,22 @@ def test_python_m_helpers_serve_with_the_unmodified_sdks(tmp_path: Path) -> None
                 assert process.poll() is None, process.stdout.read() if process.stdout else ""
                 time.sleep(0.05)
         client = openai.OpenAI(base_url=f"{root}/v1", api_key=key, max_retries=0)
-        assert client.chat.completions.create(model="m", messages=[
-            {"role": "user", "content": "Hello there"}]).choices[0].message.content == HELP
+        assert (
+            client.chat.completions.create(model="m", messages=[{"role": "user", "content": "Hello there"}])
+            .choices[0]
+            .message.content
+            == HELP
+        )
         azure = openai.AzureOpenAI(azure_endpoint=root, api_key=key, api_version="2024-10-21", max_retries=0)
-        assert azure.chat.completions.create(model="d", messages=[
-            {"role": "user", "content": "Hello there"}]).choices[0].message.content == HELP
-        inference = ChatCompletionsClient(endpoint=f"{root}/models", credential=AzureKeyCredential(key), model="m")
+        assert (
+            azure.chat.completions.create(model="d", messages=[{"role": "user", "content": "Hello there"}])
+            .choices[0]
+            .message.content
+            == HELP
+        )
+        inference = ChatCompletionsClient(
+            endpoint=f"{root}/models", credential=AzureKeyCredential(key), model="m"
+        )
         assert inference.get_model_info().model_name == "local-multimodal"
         assert inference.complete(messages=[UserMessage("Hello there")]).choices[0].message.content == HELP
         with pytest.raises(openai.AuthenticationError):
@@ -109,6 +123,7 @@ def test_models_load_lazily() -> None:
         " perception._ocr._engine, perception._whisper._engine)\n"
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("LOCAL_")}
-    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
-                          check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+    )
     assert done.stdout.strip() == "[] None None"

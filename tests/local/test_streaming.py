@@ -28,7 +28,7 @@ def events(body: bytes) -> list[str]:
     for chunk in chunks[:-1]:
         assert chunk.startswith("data: ")
         assert "\n" not in chunk
-    return [chunk[len("data: "):] for chunk in chunks[:-1]]
+    return [chunk[len("data: ") :] for chunk in chunks[:-1]]
 
 
 def test_openai_stream_exact_framing_and_usage(raw: httpx.Client) -> None:
@@ -60,27 +60,39 @@ def test_stream_without_include_usage_has_no_usage_key(raw: httpx.Client) -> Non
 
 
 def test_azure_stream_first_chunk_and_choice_filters(raw: httpx.Client) -> None:
-    response = raw.post(f"/openai/deployments/dep/chat/completions?api-version={API_VERSION}",
-                        json={"messages": HI, "stream": True})
+    response = raw.post(
+        f"/openai/deployments/dep/chat/completions?api-version={API_VERSION}",
+        json={"messages": HI, "stream": True},
+    )
     assert response.status_code == 200
     data = events(response.content)
     first = json.loads(data[0])
     assert first["choices"] == []
     assert first["prompt_filter_results"][0]["prompt_index"] == 0
-    assert first["prompt_filter_results"][0]["content_filter_results"]["jailbreak"] == \
-        {"filtered": False, "detected": False}
+    assert first["prompt_filter_results"][0]["content_filter_results"]["jailbreak"] == {
+        "filtered": False,
+        "detected": False,
+    }
     content = json.loads(data[2])
-    assert content["choices"][0]["content_filter_results"]["violence"] == {"filtered": False, "severity": "safe"}
+    assert content["choices"][0]["content_filter_results"]["violence"] == {
+        "filtered": False,
+        "severity": "safe",
+    }
     assert data[-1] == "[DONE]"
 
 
 def test_streams_are_byte_stable(raw: httpx.Client) -> None:
     body = {"model": "m", "messages": HI, "stream": True}
-    assert raw.post("/v1/chat/completions", json=body).content == raw.post("/v1/chat/completions", json=body).content
+    assert (
+        raw.post("/v1/chat/completions", json=body).content
+        == raw.post("/v1/chat/completions", json=body).content
+    )
 
 
 def test_openai_sdk_stream(oai: openai.OpenAI) -> None:
-    stream = oai.chat.completions.create(model="m", messages=HI, stream=True, stream_options={"include_usage": True})
+    stream = oai.chat.completions.create(
+        model="m", messages=HI, stream=True, stream_options={"include_usage": True}
+    )
     text, usage = "", None
     for chunk in stream:
         if chunk.choices:
@@ -99,8 +111,11 @@ def test_azure_openai_sdk_stream(azure: openai.AzureOpenAI) -> None:
 
 
 def test_inference_sdk_stream_sync(inference: ChatCompletionsClient) -> None:
-    stream = inference.complete(messages=[UserMessage("Hello there")], stream=True,
-                                model_extras={"stream_options": {"include_usage": True}})
+    stream = inference.complete(
+        messages=[UserMessage("Hello there")],
+        stream=True,
+        model_extras={"stream_options": {"include_usage": True}},
+    )
     text, usage = "", None
     for update in stream:
         if update.choices:
@@ -117,7 +132,9 @@ def test_inference_sdk_stream_async(server) -> None:
     from azure.core.credentials import AzureKeyCredential
 
     async def run() -> str:
-        async with AsyncClient(endpoint=f"{server.url}/models", credential=AzureKeyCredential("k"), model="m") as c:
+        async with AsyncClient(
+            endpoint=f"{server.url}/models", credential=AzureKeyCredential("k"), model="m"
+        ) as c:
             stream = await c.complete(messages=[UserMessage("Hello there")], stream=True)
             return "".join([u.choices[0].delta.content or "" async for u in stream if u.choices])
 
@@ -146,10 +163,21 @@ def test_responses_stream_events(raw: httpx.Client, oai: openai.OpenAI) -> None:
         assert data["sequence_number"] == number
         kinds.append(kind)
     pieces = len(tokenizer.pieces(HELP))
-    assert kinds == (["response.created", "response.in_progress", "response.output_item.added",
-                      "response.content_part.added"] + ["response.output_text.delta"] * pieces
-                     + ["response.output_text.done", "response.content_part.done", "response.output_item.done",
-                        "response.completed"])
+    assert kinds == (
+        [
+            "response.created",
+            "response.in_progress",
+            "response.output_item.added",
+            "response.content_part.added",
+        ]
+        + ["response.output_text.delta"] * pieces
+        + [
+            "response.output_text.done",
+            "response.content_part.done",
+            "response.output_item.done",
+            "response.completed",
+        ]
+    )
 
     deltas, final = [], None
     for event in oai.responses.create(model="m", input="Hello there", stream=True):
@@ -169,10 +197,16 @@ def test_client_hanging_up_mid_stream_is_quiet(server, caplog: pytest.LogCapture
     body = json.dumps({"model": "m", "messages": HI, "stream": True}).encode()
     for _ in range(3):
         with socket.create_connection((host, int(port))) as conn:
-            conn.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                         + f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
+            conn.sendall(
+                b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                + f"Content-Length: {len(body)}\r\n\r\n".encode()
+                + body
+            )
             conn.recv(200)
             conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")  # RST
     time.sleep(0.3)  # let the server write into the closed connections
-    assert httpx.post(f"{server.url}/v1/chat/completions", json={"model": "m", "messages": HI}).status_code == 200
+    assert (
+        httpx.post(f"{server.url}/v1/chat/completions", json={"model": "m", "messages": HI}).status_code
+        == 200
+    )
     assert not [r for r in caplog.records if "socket.send() raised" in r.getMessage()]
