@@ -8,7 +8,6 @@ import shutil
 import subprocess
 from collections.abc import Callable, Iterator
 
-import av
 import httpx
 import openai
 import pytest
@@ -18,6 +17,8 @@ from PIL import Image
 
 from helpers.local.server import RunningServer, start_server
 from helpers.local.settings import Settings
+
+from ..conftest import encode_audio
 
 KEY = "test-key-0123456789"
 API_VERSION = "2025-01-01-preview"
@@ -119,21 +120,6 @@ def b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
 
 
-def to_mp3(wav: bytes) -> bytes:
-    """Re-encode a wav clip as mp3 with PyAV's libmp3lame."""
-    out = io.BytesIO()
-    with av.open(io.BytesIO(wav)) as source, av.open(out, "w", format="mp3") as target:
-        stream = target.add_stream("libmp3lame", rate=22050, layout="mono")
-        resampler = av.AudioResampler(format=stream.codec_context.format.name, layout="mono", rate=22050)
-        for frame in source.decode(audio=0):
-            for chunk in resampler.resample(frame):
-                target.mux(stream.encode(chunk))
-        for chunk in resampler.resample(None):
-            target.mux(stream.encode(chunk))
-        target.mux(stream.encode(None))
-    return out.getvalue()
-
-
 @pytest.fixture(scope="session")
 def hello_wav(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     """'Hello, how are you?' spoken by espeak-ng (22050 Hz mono wav)."""
@@ -147,7 +133,7 @@ def hello_wav(tmp_path_factory: pytest.TempPathFactory) -> bytes:
 @pytest.fixture(scope="session")
 def hello_mp3(hello_wav: bytes) -> bytes:
     """The same clip as mp3."""
-    return to_mp3(hello_wav)
+    return encode_audio(hello_wav, "mp3", "libmp3lame", 22050)
 
 
 @pytest.fixture(scope="session")
