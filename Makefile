@@ -31,8 +31,10 @@ system:
 	    echo "note: translation and some tests need: sudo apt-get install $(SYSTEM_PACKAGES)"; \
 	fi
 
+# Jupyter refuses to run as root without --allow-root (containers and CI machines often are root).
 lab: venv system
-	API_HOST=$${API_HOST:-local} $(BIN)/jupyter lab --notebook-dir=notebooks
+	API_HOST=$${API_HOST:-local} $(BIN)/jupyter lab --notebook-dir=notebooks \
+	    $$([ "$$(id -u)" = 0 ] && echo --allow-root)
 
 lint: venv
 	$(BIN)/ruff check .
