@@ -218,22 +218,10 @@ def _chat_message(raw: Any, where: str, model: str, settings: Settings) -> Messa
                 spec = {"url": spec}
             if not isinstance(spec, dict):
                 raise errors.invalid_type(f"{at}.image_url", "an object", spec)
-            url = spec.get("url")
-            if not isinstance(url, str):
-                raise (
-                    errors.missing_parameter(f"{at}.image_url.url")
-                    if url is None
-                    else errors.invalid_type(f"{at}.image_url.url", "a string", url)
-                )
+            url = _field(spec, "url", f"{at}.image_url.url", str, "a string")
             parts.append(load_image(url, spec.get("detail"), f"{at}.image_url", model, settings))
         elif kind == "input_audio":
-            spec = part.get("input_audio")
-            if not isinstance(spec, dict):
-                raise (
-                    errors.missing_parameter(f"{at}.input_audio")
-                    if spec is None
-                    else errors.invalid_type(f"{at}.input_audio", "an object", spec)
-                )
+            spec = _field(part, "input_audio", f"{at}.input_audio", dict, "an object")
             parts.append(load_audio(spec.get("data"), spec.get("format"), f"{at}.input_audio"))
         else:
             kinds = ("text", "image_url", "input_audio") + (("refusal",) if role == "assistant" else ())
@@ -312,24 +300,12 @@ def _responses_item(item: Any, where: str, model: str, settings: Settings) -> Me
         elif kind == "refusal":
             parts.append(_str(part, "refusal", at))
         elif kind == "input_image":
-            url = part.get("image_url")
-            if not isinstance(url, str):
-                raise (
-                    errors.missing_parameter(f"{at}.image_url")
-                    if url is None
-                    else errors.invalid_type(f"{at}.image_url", "a string", url)
-                )
+            url = _field(part, "image_url", f"{at}.image_url", str, "a string")
             parts.append(
                 load_image(url, part.get("detail"), at, model, settings, url_param=f"{at}.image_url")
             )
         elif kind == "input_audio":
-            spec = part.get("input_audio")
-            if not isinstance(spec, dict):
-                raise (
-                    errors.missing_parameter(f"{at}.input_audio")
-                    if spec is None
-                    else errors.invalid_type(f"{at}.input_audio", "an object", spec)
-                )
+            spec = _field(part, "input_audio", f"{at}.input_audio", dict, "an object")
             parts.append(load_audio(spec.get("data"), spec.get("format"), f"{at}.input_audio"))
         else:
             raise errors.invalid_value(
@@ -432,11 +408,16 @@ def _costed(request: ChatRequest) -> ChatRequest:
 
 
 def _str(part: dict[str, Any], key: str, at: str) -> str:
-    value = part.get(key)
+    return _field(part, key, f"{at}.{key}", str, "a string")
+
+
+def _field(obj: dict[str, Any], key: str, param: str, kind: type, expected: str) -> Any:
+    """``obj[key]``, or the service's 400 naming ``param`` when it is absent or not a ``kind``."""
+    value = obj.get(key)
     if value is None:
-        raise errors.missing_parameter(f"{at}.{key}")
-    if not isinstance(value, str):
-        raise errors.invalid_type(f"{at}.{key}", "a string", value)
+        raise errors.missing_parameter(param)
+    if not isinstance(value, kind):
+        raise errors.invalid_type(param, expected, value)
     return value
 
 
