@@ -221,13 +221,16 @@ def _image(image: Image, instruction: str, intent: Intent) -> str:
         shown = lines[:MAX_LINES]
         more = f"\n(and {len(lines) - MAX_LINES} more lines)" if len(lines) > MAX_LINES else ""
         return f"{description}\nText found ({_n(len(lines), 'line')}):\n" + "\n".join(shown) + more
-    best = rank_lines(lines, words)
+    units = passages(lines)
+    best = rank_lines(units, words)
     if not best:
         return (
             f"{description}\nNone of its {_n(len(lines), 'line')} of text shares a word with your question; "
             "the text begins:\n" + "\n".join(lines[:MAX_RELEVANT])
         )
-    return f"{description}\nMost relevant text ({len(best)} of {_n(len(lines), 'line')}):\n" + "\n".join(best)
+    return f"{description}\nMost relevant text ({len(best)} of {_n(len(units), 'passage')}):\n" + "\n".join(
+        best
+    )
 
 
 def paragraphs(lines: list[str]) -> list[str]:
@@ -240,6 +243,16 @@ def paragraphs(lines: list[str]) -> list[str]:
         else:
             blocks.append(line)
     return blocks
+
+
+def passages(lines: list[str]) -> list[str]:
+    """What a question is ranked against: short lines (titles, table rows, receipt items) as they
+    are, and wrapped paragraphs split into whole sentences, so an answer is not cut mid-sentence."""
+    units: list[str] = []
+    for block in paragraphs(lines):
+        long = len(block) >= PARAGRAPH_LINE
+        units.extend(re.split(r"(?<=[a-z0-9)][.!?])\s+(?=[A-Z])", block) if long else [block])
+    return units
 
 
 def question_words(instruction: str) -> list[str]:

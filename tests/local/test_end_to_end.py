@@ -93,7 +93,7 @@ def test_page_question_yields_the_sentence(oai: openai.OpenAI, page_png: bytes) 
     text = reply.choices[0].message.content
     assert SENTENCE in text
     assert text.splitlines()[0] == "A PNG image of 1240x1755 pixels, mostly white (97%)."
-    assert text.splitlines()[1:] == ["Most relevant text (1 of 4 lines):", SENTENCE]
+    assert text.splitlines()[1:] == ["Most relevant text (1 of 4 passages):", SENTENCE]
     # 3 + 1 + 7 question tokens + the gpt-4o high-detail cost of 1240x1755 + 3
     assert reply.usage.prompt_tokens == 3 + 1 + 7 + image_tokens(1240, 1755, "high", "gpt-4o") + 3
 

@@ -8,7 +8,7 @@ from helpers.errors import SettingsError
 from helpers.local import perception, tokenizer
 from helpers.local.imagefacts import image_facts
 from helpers.local.media import Audio
-from helpers.local.model import compose, paragraphs, question_words, rank_lines, read_intent
+from helpers.local.model import compose, paragraphs, passages, question_words, rank_lines, read_intent
 from helpers.local.protocol import Message
 from helpers.local.settings import Settings, settings_from
 
@@ -191,3 +191,27 @@ def test_engines_load_once_under_concurrency() -> None:
         thread.join()
     assert loads == [1]
     assert results == ["engine!"] * 8
+
+
+def test_passages_split_wrapped_paragraphs_into_sentences_and_keep_short_lines() -> None:
+    lines = [
+        "Sales by region",
+        "North 120 135 190 205 650",
+        "Table 1 lists the sales of each region in thousands of dollars. The northern region",
+        "grew fastest in the third quarter. Its sales rose from 135 to 190 thousand dollars, an",
+        "increase of about forty percent.",
+        "Receipt no. 10482 Table 7",
+        "Tel. 555-0142",
+    ]
+    assert passages(lines) == [
+        "Sales by region",
+        "North 120 135 190 205 650",
+        "Table 1 lists the sales of each region in thousands of dollars.",
+        "The northern region grew fastest in the third quarter.",
+        "Its sales rose from 135 to 190 thousand dollars, an increase of about forty percent.",
+        "Receipt no. 10482 Table 7",
+        "Tel. 555-0142",
+    ]
+    assert rank_lines(passages(lines), question_words("Which region grew fastest?"), top=1) == [
+        "The northern region grew fastest in the third quarter."
+    ]

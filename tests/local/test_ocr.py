@@ -93,7 +93,11 @@ def test_receipt_total_comes_with_its_amount(oai: openai.OpenAI, receipt: object
         model="gpt-4o", messages=[chat_message("What is the total on this receipt?", receipt)]
     )
     lines = reply.choices[0].message.content.splitlines()
-    assert lines[1:] == ["Most relevant text (2 of 13 lines):", "Receipt no. 10482 Table 7", "TOTAL $21.50"]
+    assert lines[1:] == [
+        "Most relevant text (2 of 13 passages):",
+        "Receipt no. 10482 Table 7",
+        "TOTAL $21.50",
+    ]
     assert any("TOTAL" in text and "$21.50" in text for text in lines)
 
 
@@ -108,7 +112,7 @@ def test_follow_up_on_the_receipt_gives_the_price(oai: openai.OpenAI, receipt: o
         ],
     )
     assert reply.choices[0].message.content.splitlines()[1:] == [
-        "Most relevant text (1 of 13 lines):",
+        "Most relevant text (1 of 13 passages):",
         "Cappuccino $3.80",
     ]
 
