@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any
@@ -187,12 +188,7 @@ def parse_chat(
 def _chat_message(raw: Any, where: str, model: str, settings: Settings) -> Message:
     if not isinstance(raw, dict):
         raise errors.invalid_type(where, "an object", raw)
-    role = raw.get("role")
-    roles = ("system", "developer", "user", "assistant", "tool", "function")
-    if role is None:
-        raise errors.missing_parameter(f"{where}.role")
-    if role not in roles:
-        raise errors.invalid_value(f"{where}.role", role, roles)
+    role = _role(raw, where, ("system", "developer", "user", "assistant", "tool", "function"))
     content = raw.get("content")
     if content is None:
         if role in ("assistant", "function"):
@@ -202,31 +198,55 @@ def _chat_message(raw: Any, where: str, model: str, settings: Settings) -> Messa
         return Message(role, (content,))
     if not isinstance(content, list):
         raise errors.invalid_type(f"{where}.content", "a string or an array", content)
-    parts: list[Part] = []
-    for j, part in enumerate(content):
-        at = f"{where}.content[{j}]"
-        if not isinstance(part, dict):
-            raise errors.invalid_type(at, "an object", part)
-        kind = part.get("type")
+
+    def part_of(part: dict[str, Any], kind: Any, at: str) -> Part:
         if kind == "text":
-            parts.append(_str(part, "text", at))
-        elif kind == "refusal" and role == "assistant":
-            parts.append(_str(part, "refusal", at))
-        elif kind == "image_url":
+            return _str(part, "text", at)
+        if kind == "refusal" and role == "assistant":
+            return _str(part, "refusal", at)
+        if kind == "image_url":
             spec = part.get("image_url")
             if isinstance(spec, str):  # some clients send the URL directly
                 spec = {"url": spec}
             if not isinstance(spec, dict):
                 raise errors.invalid_type(f"{at}.image_url", "an object", spec)
             url = _field(spec, "url", f"{at}.image_url.url", str, "a string")
-            parts.append(load_image(url, spec.get("detail"), f"{at}.image_url", model, settings))
-        elif kind == "input_audio":
-            spec = _field(part, "input_audio", f"{at}.input_audio", dict, "an object")
-            parts.append(load_audio(spec.get("data"), spec.get("format"), f"{at}.input_audio"))
-        else:
-            kinds = ("text", "image_url", "input_audio") + (("refusal",) if role == "assistant" else ())
-            raise errors.invalid_value(f"{at}.type", kind, kinds)
-    return Message(role, tuple(parts))
+            return load_image(url, spec.get("detail"), f"{at}.image_url", model, settings)
+        if kind == "input_audio":
+            return _audio_part(part, at)
+        kinds = ("text", "image_url", "input_audio") + (("refusal",) if role == "assistant" else ())
+        raise errors.invalid_value(f"{at}.type", kind, kinds)
+
+    return Message(role, _content_parts(content, where, part_of))
+
+
+def _role(raw: dict[str, Any], where: str, roles: tuple[str, ...]) -> str:
+    """The message's role, or the service's 400 when it is absent or not one of ``roles``."""
+    role = raw.get("role")
+    if role is None:
+        raise errors.missing_parameter(f"{where}.role")
+    if role not in roles:
+        raise errors.invalid_value(f"{where}.role", role, roles)
+    return role
+
+
+def _content_parts(
+    content: list[Any], where: str, part_of: Callable[[dict[str, Any], Any, str], Part]
+) -> tuple[Part, ...]:
+    """Each object of a content array, parsed by ``part_of(part, its type, its param path)``."""
+    parts: list[Part] = []
+    for j, part in enumerate(content):
+        at = f"{where}.content[{j}]"
+        if not isinstance(part, dict):
+            raise errors.invalid_type(at, "an object", part)
+        parts.append(part_of(part, part.get("type"), at))
+    return tuple(parts)
+
+
+def _audio_part(part: dict[str, Any], at: str) -> Part:
+    """An ``input_audio`` part (the same shape in Chat Completions and Responses)."""
+    spec = _field(part, "input_audio", f"{at}.input_audio", dict, "an object")
+    return load_audio(spec.get("data"), spec.get("format"), f"{at}.input_audio")
 
 
 # --- responses ---------------------------------------------------------------------------------
@@ -272,14 +292,7 @@ def _responses_item(item: Any, where: str, model: str, settings: Settings) -> Me
         raise errors.invalid_type(where, "an object", item)
     if item.get("type", "message") != "message":
         return None  # tool calls and their outputs: the local model uses no tools
-    role = item.get("role")
-    roles = ("user", "assistant", "system", "developer")
-    if role not in roles:
-        raise (
-            errors.missing_parameter(f"{where}.role")
-            if role is None
-            else errors.invalid_value(f"{where}.role", role, roles)
-        )
+    role = _role(item, where, ("user", "assistant", "system", "developer"))
     content = item.get("content")
     if isinstance(content, str):
         return Message(role, (content,))
@@ -289,29 +302,22 @@ def _responses_item(item: Any, where: str, model: str, settings: Settings) -> Me
             if content is None
             else errors.invalid_type(f"{where}.content", "a string or an array", content)
         )
-    parts: list[Part] = []
-    for j, part in enumerate(content):
-        at = f"{where}.content[{j}]"
-        if not isinstance(part, dict):
-            raise errors.invalid_type(at, "an object", part)
-        kind = part.get("type")
+
+    def part_of(part: dict[str, Any], kind: Any, at: str) -> Part:
         if kind in ("input_text", "output_text"):
-            parts.append(_str(part, "text", at))
-        elif kind == "refusal":
-            parts.append(_str(part, "refusal", at))
-        elif kind == "input_image":
+            return _str(part, "text", at)
+        if kind == "refusal":
+            return _str(part, "refusal", at)
+        if kind == "input_image":
             url = _field(part, "image_url", f"{at}.image_url", str, "a string")
-            parts.append(
-                load_image(url, part.get("detail"), at, model, settings, url_param=f"{at}.image_url")
-            )
-        elif kind == "input_audio":
-            spec = _field(part, "input_audio", f"{at}.input_audio", dict, "an object")
-            parts.append(load_audio(spec.get("data"), spec.get("format"), f"{at}.input_audio"))
-        else:
-            raise errors.invalid_value(
-                f"{at}.type", kind, ("input_text", "input_image", "input_audio", "output_text")
-            )
-    return Message(role, tuple(parts))
+            return load_image(url, part.get("detail"), at, model, settings, url_param=f"{at}.image_url")
+        if kind == "input_audio":
+            return _audio_part(part, at)
+        raise errors.invalid_value(
+            f"{at}.type", kind, ("input_text", "input_image", "input_audio", "output_text")
+        )
+
+    return Message(role, _content_parts(content, where, part_of))
 
 
 # --- audio endpoints ---------------------------------------------------------------------------
