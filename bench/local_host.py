@@ -67,8 +67,8 @@ if which == "defaults":
     engine = RapidOCR()
     run = lambda data: engine(data)
 else:
-    from helpers.local import perception
-    run = perception.ocr
+    from helpers.local.ocr import ocr
+    run = ocr
 pages = [Path(p).read_bytes() for p in paths]
 run(pages[0])
 times = []
@@ -205,7 +205,7 @@ def main() -> int:
     import openai
     from faster_whisper import WhisperModel
 
-    from helpers.local import perception, protocol, render
+    from helpers.local import protocol, render, speech
     from helpers.local.errors import Surface
     from helpers.local.model import answer_chat
     from helpers.local.settings import Settings
@@ -304,7 +304,7 @@ def main() -> int:
                 (
                     "  server overhead on the same OCR settings",
                     "",
-                    f"helpers.local.perception.ocr in-process {p50:.2f} s",
+                    f"helpers.local.ocr.ocr in-process {p50:.2f} s",
                     f"{s50 / p50:.2f}x",
                 )
             )
@@ -314,14 +314,14 @@ def main() -> int:
             clips = [clip_wav(i, Path(tmp)) for i in range(n_clips + 1)]
             seconds = statistics.mean(wav_seconds(c) for c in clips)
             whisper = WhisperModel(
-                perception.whisper_model_path(),
+                speech.whisper_model_path(),
                 device="cpu",
                 compute_type="int8",
-                cpu_threads=perception.THREADS,
+                cpu_threads=speech.THREADS,
             )
 
             def direct_clip(wav: bytes) -> float:
-                audio = perception.decode_audio(wav).samples
+                audio = speech.decode_audio(wav).samples
                 started = time.perf_counter()
                 segments, _ = whisper.transcribe(
                     audio,
@@ -383,7 +383,7 @@ def main() -> int:
             rtf_direct = statistics.median(asr_times) / seconds
             notes.append(
                 f"speech recognition real-time factor: {rtf_direct:.3f} (faster-whisper tiny.en int8, "
-                f"{perception.THREADS} threads, direct); whole served request incl. translation: "
+                f"{speech.THREADS} threads, direct); whole served request incl. translation: "
                 f"{a50 / seconds:.3f}"
             )
             notes.append(f"sample reply: {sample_reply.splitlines()[0]}")

@@ -25,11 +25,12 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from ..limits import MB
 from ..tokens import audio_tokens
 from . import errors, protocol, render
+from .engines import Missing
 from .errors import ApiError, Surface, error_response
 from .model import answer_chat
-from .perception import Missing, transcribe
 from .ratelimit import FaultInjector, RateLimiter
 from .settings import MODEL_ID, Settings
+from .speech import transcribe
 
 log = logging.getLogger("helpers.local")
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .perception import digest
+from .engines import LruCache, digest
 
 #: Name -> RGB; a small palette of everyday colour names.
 PALETTE: dict[str, tuple[int, int, int]] = {
@@ -63,13 +63,14 @@ class ImageFacts:
         return text + "."
 
 
-_cache: dict[str, ImageFacts] = {}
+_cache = LruCache(512)
 
 
 def image_facts(data: bytes) -> ImageFacts:
     """The facts of the image ``data`` (cached by content hash)."""
     key = digest(data)
-    if key not in _cache:
+    facts = _cache.get(key)
+    if facts is None:
         from PIL import Image
 
         with Image.open(io.BytesIO(data)) as image:
@@ -83,7 +84,6 @@ def image_facts(data: bytes) -> ImageFacts:
         shares = counts / max(1, len(pixels))
         order = sorted(range(len(_NAMES)), key=lambda i: (-counts[i], i))
         colours = tuple((_NAMES[i], round(float(shares[i]), 4)) for i in order if shares[i] >= MIN_SHARE)[:3]
-        if len(_cache) > 512:
-            _cache.clear()
-        _cache[key] = ImageFacts(width, height, fmt, colours)
-    return _cache[key]
+        facts = ImageFacts(width, height, fmt, colours)
+        _cache.put(key, facts)
+    return facts

@@ -30,8 +30,9 @@ from ..limits import (
 )
 from ..tokens import audio_tokens, formula_for, image_tokens
 from . import errors
-from .perception import decode_audio, digest
+from .engines import digest
 from .settings import Settings
+from .speech import decode_audio
 
 TOKEN_MODEL_DEFAULT = "gpt-4o"
 URL_FETCH_TIMEOUT = 10.0

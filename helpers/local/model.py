@@ -20,45 +20,17 @@ import re
 from dataclasses import dataclass
 
 from . import tokenizer
+from .engines import Missing
 from .imagefacts import image_facts
+from .languages import BY_CODE, BY_ISO1, BY_WORD
 from .media import Audio, Image
-from .perception import Missing, ocr, transcribe, translate
+from .ocr import ocr
 from .protocol import ChatRequest, Message
 from .settings import MODEL_ID
+from .speech import transcribe
+from .translate import translate
 
-#: ISO 639-3 code -> (English name, words that name the language in a request).
-LANGUAGES: dict[str, tuple[str, tuple[str, ...]]] = {
-    "eng": ("English", ("english", "inglés", "ingles")),
-    "spa": ("Spanish", ("spanish", "español", "espanol", "castilian")),
-    "cat": ("Catalan", ("catalan", "català")),
-    "fra": ("French", ("french", "français", "francais")),
-    "por": ("Portuguese", ("portuguese", "português", "portugues")),
-    "ita": ("Italian", ("italian", "italiano")),
-    "deu": ("German", ("german", "deutsch")),
-    "glg": ("Galician", ("galician", "galego")),
-    "epo": ("Esperanto", ("esperanto",)),
-    "eus": ("Basque", ("basque", "euskara")),
-    "nld": ("Dutch", ("dutch",)),
-    "ron": ("Romanian", ("romanian",)),
-    "oci": ("Occitan", ("occitan",)),
-}
-_ISO1 = {
-    "en": "eng",
-    "es": "spa",
-    "ca": "cat",
-    "fr": "fra",
-    "pt": "por",
-    "it": "ita",
-    "de": "deu",
-    "gl": "glg",
-    "eo": "epo",
-    "eu": "eus",
-    "nl": "nld",
-    "ro": "ron",
-    "oc": "oci",
-}
-_WORD_TO_CODE = {word: code for code, (_, words) in LANGUAGES.items() for word in words}
-_LANG_WORDS = "|".join(sorted(map(re.escape, _WORD_TO_CODE), key=len, reverse=True))
+_LANG_WORDS = "|".join(sorted(map(re.escape, BY_WORD), key=len, reverse=True))
 _TARGET = re.compile(rf"\b(?:to|into|in)\s+({_LANG_WORDS})\b", re.I)
 _SOURCE = re.compile(rf"\bfrom\s+({_LANG_WORDS})\b", re.I)
 _TRANSLATE = re.compile(r"\btranslat|\btradu[cz]", re.I)
@@ -150,8 +122,8 @@ def read_intent(instruction: str) -> Intent:
     """Find translate/transcribe/read-all wishes and languages in an instruction."""
     target_match = _TARGET.search(instruction)
     source_match = _SOURCE.search(instruction)
-    target = _WORD_TO_CODE[target_match.group(1).lower()] if target_match else None
-    source = _WORD_TO_CODE[source_match.group(1).lower()] if source_match else None
+    target = BY_WORD[target_match.group(1).lower()].code if target_match else None
+    source = BY_WORD[source_match.group(1).lower()].code if source_match else None
     wants_translation = bool(_TRANSLATE.search(instruction)) or (
         target is not None and target != (source or "eng")
     )
@@ -166,7 +138,11 @@ def read_intent(instruction: str) -> Intent:
 
 def language_pair(intent: Intent, heard: str | None = None) -> tuple[str, str]:
     """(source, target) ISO 639-3 codes: named ones first, then what was heard, English to Spanish by default."""
-    source = intent.source or _ISO1.get(heard or "") or ("spa" if intent.target == "eng" else "eng")
+    source = (
+        intent.source
+        or (BY_ISO1[heard].code if heard in BY_ISO1 else None)
+        or ("spa" if intent.target == "eng" else "eng")
+    )
     target = intent.target or ("spa" if source == "eng" else "eng")
     return source, target
 
@@ -174,7 +150,7 @@ def language_pair(intent: Intent, heard: str | None = None) -> tuple[str, str]:
 def _translated(text: str, intent: Intent, heard: str | None = None) -> tuple[str, str]:
     """(heading, translation) of ``text``; a missing pair gives its install hint as the translation."""
     source, target = language_pair(intent, heard)
-    heading = f"Translation ({LANGUAGES[source][0]} → {LANGUAGES[target][0]})"
+    heading = f"Translation ({BY_CODE[source].name} → {BY_CODE[target].name})"
     if source == target:
         return heading, text
     try:

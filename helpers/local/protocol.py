@@ -20,10 +20,11 @@ from typing import Any
 from ..attachments import sniff_mime
 from ..limits import MAX_WHISPER_BYTES
 from . import errors, tokenizer
+from .engines import digest
 from .errors import ApiError, Surface
 from .media import Audio, Image, load_audio, load_image
-from .perception import decode_audio, digest
 from .settings import Settings
+from .speech import decode_audio
 
 #: Formats the Whisper endpoints read (OpenAI's list); PyAV decodes them all.
 WHISPER_FORMATS = ("flac", "m4a", "mp3", "mp4", "mpeg", "mpga", "oga", "ogg", "wav", "webm")

@@ -16,25 +16,16 @@ from typing import Any
 
 from . import tokenizer
 from .errors import Surface
+from .languages import spoken_name
 from .model import Answer
-from .perception import Transcript
 from .protocol import AudioRequest, ChatRequest
 from .settings import MODEL_ID
+from .speech import Transcript
 
 #: 2025-01-01T00:00:00Z, the ``created`` of every response: fixed so that outputs are byte-stable.
 CREATED = 1735689600
 SYSTEM_FINGERPRINT = "fp_local_multimodal_1"
 _SAFE = {"filtered": False, "severity": "safe"}
-_LANGUAGE_NAMES = {
-    "en": "english",
-    "es": "spanish",
-    "fr": "french",
-    "de": "german",
-    "it": "italian",
-    "pt": "portuguese",
-    "ca": "catalan",
-    "nl": "dutch",
-}
 
 
 def dumps(value: Any) -> str:
@@ -295,7 +286,7 @@ def transcription(request: AudioRequest, transcript: Transcript) -> tuple[str, s
         ]
         body = {
             "task": "translate" if request.task == "translate" else "transcribe",
-            "language": _LANGUAGE_NAMES.get(transcript.language, transcript.language),
+            "language": spoken_name(transcript.language),
             "duration": round(transcript.duration, 2),
             "text": transcript.text,
             "segments": segments,

@@ -74,11 +74,8 @@ def start_server(settings: Settings) -> RunningServer:
     import uvicorn
 
     from .app import create_app
-    from .perception import configure, preload
 
-    configure(settings.whisper_model)
-    if settings.preload:
-        preload()
+    _prepare_engines(settings)
     sock = _bind(settings.host, settings.port)
     host, port = sock.getsockname()[:2]
     app = create_app(settings)
@@ -120,12 +117,9 @@ def serve_cli(argv: list[str]) -> int:
     import uvicorn
 
     from .app import create_app
-    from .perception import configure, preload
 
-    configure(settings.whisper_model)
-    if settings.preload:
-        for problem in preload():
-            print(f"warning: {problem}", file=sys.stderr)
+    for problem in _prepare_engines(settings):
+        print(f"warning: {problem}", file=sys.stderr)
     host, port = sock.getsockname()[:2]
     print(_banner(settings, f"http://{_url_host(host)}:{port}"), flush=True)
     config = uvicorn.Config(
@@ -133,6 +127,22 @@ def serve_cli(argv: list[str]) -> int:
     )
     uvicorn.Server(config).run(sockets=[sock])
     return 0
+
+
+def _prepare_engines(settings: Settings) -> list[str]:
+    """Point speech at LOCAL_WHISPER_MODEL and, with LOCAL_PRELOAD, load the OCR and speech models now;
+    returns what could not be loaded (a missing part is also said in the replies that need it)."""
+    from . import ocr, speech
+    from .engines import Missing
+
+    speech.configure(settings.whisper_model)
+    missing = []
+    for engine in (ocr.ENGINE, speech.ENGINE) if settings.preload else ():
+        try:
+            engine.get()
+        except Missing as exc:
+            missing.append(str(exc))
+    return missing
 
 
 def _banner(settings: Settings, root: str) -> str:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from helpers.errors import SettingsError
-from helpers.local import perception, tokenizer
+from helpers.local import engines, speech, tokenizer
+from helpers.local import translate as apertium
 from helpers.local.imagefacts import image_facts
 from helpers.local.media import Audio
 from helpers.local.model import compose, paragraphs, passages, question_words, rank_lines, read_intent
@@ -98,9 +99,9 @@ def test_text_only_translation_of_quoted_text() -> None:
 
 
 def test_missing_apertium_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(perception.shutil, "which", lambda name: None)
-    monkeypatch.setattr(perception, "_pairs", [])
-    monkeypatch.setattr(perception, "_translations", perception._Cache(8))
+    monkeypatch.setattr(apertium.shutil, "which", lambda name: None)
+    monkeypatch.setattr(apertium, "_pairs", [])
+    monkeypatch.setattr(apertium, "_translations", engines.LruCache(8))
     reply = compose((Message("user", ("Translate to Spanish: good night",)),))
     assert reply == (
         "Translation (English → Spanish): Translation is not available: Apertium is not installed. "
@@ -121,11 +122,11 @@ def test_missing_pair_names_the_package() -> None:
 
 
 def test_missing_whisper_model_is_said_in_the_reply(hello_wav: bytes) -> None:
-    perception.configure("/nonexistent/whisper-model")
+    speech.configure("/nonexistent/whisper-model")
     try:
         reply = compose((Message("user", (Audio(hello_wav, "wav", 1.36, 14),)),))
     finally:
-        perception.configure(None)
+        speech.configure(None)
     assert reply == (
         "Speech recognition is not available: the Whisper model '/nonexistent/whisper-model' could not "
         "be loaded (no such directory). Set LOCAL_WHISPER_MODEL to a CTranslate2 model directory, or "
@@ -179,7 +180,7 @@ def test_engines_load_once_under_concurrency() -> None:
         time.sleep(0.05)  # a slow load, so the threads really meet
         return "engine"
 
-    engine = perception._Engine(load)
+    engine = engines.Engine(load)
     results: list[str] = []
     threads = [
         threading.Thread(target=lambda: results.append(engine.run("key", lambda e: e + "!")))

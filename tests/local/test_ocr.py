@@ -9,8 +9,8 @@ import openai
 import pytest
 
 from helpers import chat_message, pdf_pages, prepare_image
-from helpers.local import perception
-from helpers.local.perception import TextLine, restore_spaces, rows
+from helpers.local import ocr
+from helpers.local.ocr import TextLine, restore_spaces, rows
 
 DATA = Path(__file__).resolve().parents[2] / "data"
 
@@ -68,11 +68,11 @@ def test_restore_spaces_leaves_what_it_cannot_measure_alone() -> None:
 
 
 def test_word_spaces_come_back_and_numbers_stay_whole() -> None:
-    chart = [row.text for row in perception.ocr((DATA / "chart.png").read_bytes())]
+    chart = [row.text for row in ocr.ocr((DATA / "chart.png").read_bytes())]
     assert chart[0] == "Workshop attendance by month"  # "Workshopattendancebymonth" without the fix
     assert "Month (2024)" in chart
     page = next(iter(pdf_pages(DATA / "report.pdf", dpi=100, pages="2")))
-    lines = [row.text for row in perception.ocr(prepare_image(page, "high").content_bytes())]
+    lines = [row.text for row in ocr.ocr(prepare_image(page, "high").content_bytes())]
     assert lines[0] == "Sales by region and quarter"
     assert lines[-4:] == [
         "Table 1 lists the sales of each region in thousands of dollars. The northern region",
@@ -158,19 +158,16 @@ def test_report_table_page_as_the_notebook_sends_it(oai: openai.OpenAI) -> None:
 
 
 def test_axis_titles_turned_by_90_degrees_are_read_the_right_way_round() -> None:
-    chart = [row.text for row in perception.ocr((DATA / "chart.png").read_bytes())]
+    chart = [row.text for row in ocr.ocr((DATA / "chart.png").read_bytes())]
     assert "Attendees" in chart  # "s" before: the title was read sideways
     page = next(iter(pdf_pages(DATA / "report.pdf", dpi=100, pages="3")))
-    lines = [row.text for row in perception.ocr(prepare_image(page, "high").content_bytes())]
+    lines = [row.text for row in ocr.ocr(prepare_image(page, "high").content_bytes())]
     assert "Sales (thousand dollars)" in lines  # "(seop puesnou) sales" before: read upside down
     assert lines.index("Sales (thousand dollars)") < lines.index("Q1 Q2 Q3 Q4")
 
 
 def test_ocr_is_the_same_when_run_again() -> None:
     data = (DATA / "receipt.png").read_bytes()
-    first = perception.ocr(data)
-    perception._ocr.cache = perception._Cache(8)  # forget the result, so it is computed again
-    try:
-        assert perception.ocr(data) == first
-    finally:
-        perception._ocr.cache = perception._Cache(256)
+    first = ocr.ocr(data)
+    ocr.ENGINE.cache.clear()  # forget the result, so it is computed again
+    assert ocr.ocr(data) == first

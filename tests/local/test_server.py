@@ -118,12 +118,12 @@ def test_models_load_lazily() -> None:
         "running = start_server(Settings(port=0))\n"
         "httpx.post(running.url + '/v1/chat/completions', json={'model': 'm', 'messages': "
         "[{'role': 'user', 'content': 'hi'}]}).raise_for_status()\n"
-        "from helpers.local import perception\n"
+        "from helpers.local import ocr, speech\n"
         "print(sorted(m for m in ('rapidocr_onnxruntime', 'faster_whisper', 'ctranslate2') if m in sys.modules),"
-        " perception._ocr._engine, perception._whisper._engine)\n"
+        " ocr.ENGINE.loaded, speech.ENGINE.loaded)\n"
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("LOCAL_")}
     done = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True
     )
-    assert done.stdout.strip() == "[] None None"
+    assert done.stdout.strip() == "[] False False"
