@@ -52,6 +52,7 @@ run: venv system
 bench: venv system
 	$(BIN)/python bench/pdf_render.py
 	$(BIN)/python bench/local_host.py
+	$(BIN)/python bench/imports.py
 
 clean:
 	rm -rf build $(VENV)
