@@ -1,6 +1,8 @@
 """FastAPI routes of the local host: every API surface, one core.
 
-Each route only says which surface and API it is; :class:`Core` authorises, checks the route
+The routes are data: each row of :data:`ROUTES` is one route (method, path, surface, handler kind),
+registered by one loop in :func:`create_app`; :data:`HANDLERS` says how each kind calls the core,
+passing the path parameters (deployment, model). :class:`Core` authorises, checks the route
 (api-version), injects faults and latency, parses the body into the internal form
 (:mod:`.protocol`), applies rate limits, asks the model (:mod:`.model`) and writes the answer in
 the route's shape (:mod:`.render`). Every failure becomes an error response through the one
@@ -14,8 +16,8 @@ import asyncio
 import hmac
 import logging
 import threading
-from collections.abc import AsyncIterator, Callable
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, Literal
 
 from fastapi import FastAPI, Request
 from starlette.concurrency import run_in_threadpool
@@ -259,6 +261,56 @@ def _surface_of(path: str) -> Surface:
     return Surface.OPENAI
 
 
+Kind = Literal["chat", "responses", "transcribe", "translate", "models", "model", "info"]
+
+# Every API route, one row each: (HTTP method, path, surface, handler kind). A new surface is new rows.
+ROUTES: tuple[tuple[str, str, Surface, Kind], ...] = (
+    # OpenAI
+    ("POST", "/v1/chat/completions", Surface.OPENAI, "chat"),
+    ("POST", "/v1/responses", Surface.OPENAI, "responses"),
+    ("POST", "/v1/audio/transcriptions", Surface.OPENAI, "transcribe"),
+    ("POST", "/v1/audio/translations", Surface.OPENAI, "translate"),
+    ("GET", "/v1/models", Surface.OPENAI, "models"),
+    ("GET", "/v1/models/{model}", Surface.OPENAI, "model"),
+    # Azure OpenAI, classic deployments path (api-version required)
+    ("POST", "/openai/deployments/{deployment}/chat/completions", Surface.AZURE, "chat"),
+    ("POST", "/openai/deployments/{deployment}/audio/transcriptions", Surface.AZURE, "transcribe"),
+    ("POST", "/openai/deployments/{deployment}/audio/translations", Surface.AZURE, "translate"),
+    # Azure OpenAI v1 path (deployment in the body)
+    ("POST", "/openai/v1/chat/completions", Surface.AZURE_V1, "chat"),
+    ("POST", "/openai/v1/responses", Surface.AZURE_V1, "responses"),
+    ("POST", "/openai/v1/audio/transcriptions", Surface.AZURE_V1, "transcribe"),
+    ("POST", "/openai/v1/audio/translations", Surface.AZURE_V1, "translate"),
+    ("GET", "/openai/v1/models", Surface.AZURE_V1, "models"),
+    # Azure AI Inference
+    ("POST", "/models/chat/completions", Surface.INFERENCE, "chat"),
+    ("GET", "/models/info", Surface.INFERENCE, "info"),
+)
+
+Handler = Callable[[Core, Request, Surface], Awaitable[Response]]
+
+# How each kind calls the core; the path parameters (deployment, model) come from the matched path.
+HANDLERS: dict[Kind, Handler] = {
+    "chat": lambda core, r, s: core.chat(r, s, "chat", r.path_params.get("deployment")),
+    "responses": lambda core, r, s: core.chat(r, s, "responses", r.path_params.get("deployment")),
+    "transcribe": lambda core, r, s: core.audio(r, s, "transcribe", r.path_params.get("deployment")),
+    "translate": lambda core, r, s: core.audio(r, s, "translate", r.path_params.get("deployment")),
+    "models": lambda core, r, s: core.models(r, s),
+    "model": lambda core, r, s: core.models(r, s, r.path_params["model"]),
+    "info": lambda core, r, s: core.models(r, s),
+}
+
+
+def _endpoint(core: Core, surface: Surface, kind: Kind) -> Callable[[Request], Awaitable[Response]]:
+    """The endpoint of one row: the core, called for its surface and kind."""
+    handler = HANDLERS[kind]
+
+    async def endpoint(request: Request) -> Response:
+        return await handler(core, request, surface)
+
+    return endpoint
+
+
 def create_app(settings: Settings) -> FastAPI:
     """The FastAPI app of the local host with ``settings``."""
     core = Core(settings)
@@ -283,74 +335,9 @@ def create_app(settings: Settings) -> FastAPI:
     async def health() -> Response:
         return JSONResponse({"status": "ok", "model": MODEL_ID})
 
-    openai_, azure, azure_v1, inference = Surface.OPENAI, Surface.AZURE, Surface.AZURE_V1, Surface.INFERENCE
-
-    # OpenAI
-    @app.post("/v1/chat/completions")
-    async def openai_chat(request: Request) -> Response:
-        return await core.chat(request, openai_, "chat")
-
-    @app.post("/v1/responses")
-    async def openai_responses(request: Request) -> Response:
-        return await core.chat(request, openai_, "responses")
-
-    @app.post("/v1/audio/transcriptions")
-    async def openai_transcriptions(request: Request) -> Response:
-        return await core.audio(request, openai_, "transcribe")
-
-    @app.post("/v1/audio/translations")
-    async def openai_translations(request: Request) -> Response:
-        return await core.audio(request, openai_, "translate")
-
-    @app.get("/v1/models")
-    async def openai_models(request: Request) -> Response:
-        return await core.models(request, openai_)
-
-    @app.get("/v1/models/{model}")
-    async def openai_model(request: Request, model: str) -> Response:
-        return await core.models(request, openai_, model)
-
-    # Azure OpenAI, classic deployments path (api-version required)
-    @app.post("/openai/deployments/{deployment}/chat/completions")
-    async def azure_chat(request: Request, deployment: str) -> Response:
-        return await core.chat(request, azure, "chat", deployment)
-
-    @app.post("/openai/deployments/{deployment}/audio/transcriptions")
-    async def azure_transcriptions(request: Request, deployment: str) -> Response:
-        return await core.audio(request, azure, "transcribe", deployment)
-
-    @app.post("/openai/deployments/{deployment}/audio/translations")
-    async def azure_translations(request: Request, deployment: str) -> Response:
-        return await core.audio(request, azure, "translate", deployment)
-
-    # Azure OpenAI v1 path (deployment in the body)
-    @app.post("/openai/v1/chat/completions")
-    async def azure_v1_chat(request: Request) -> Response:
-        return await core.chat(request, azure_v1, "chat")
-
-    @app.post("/openai/v1/responses")
-    async def azure_v1_responses(request: Request) -> Response:
-        return await core.chat(request, azure_v1, "responses")
-
-    @app.post("/openai/v1/audio/transcriptions")
-    async def azure_v1_transcriptions(request: Request) -> Response:
-        return await core.audio(request, azure_v1, "transcribe")
-
-    @app.post("/openai/v1/audio/translations")
-    async def azure_v1_translations(request: Request) -> Response:
-        return await core.audio(request, azure_v1, "translate")
-
-    @app.get("/openai/v1/models")
-    async def azure_v1_models(request: Request) -> Response:
-        return await core.models(request, azure_v1)
-
-    # Azure AI Inference
-    @app.post("/models/chat/completions")
-    async def inference_chat(request: Request) -> Response:
-        return await core.chat(request, inference, "chat")
-
-    @app.get("/models/info")
-    async def inference_info(request: Request) -> Response:
-        return await core.models(request, inference)
+    for method, path, surface, kind in ROUTES:
+        app.add_api_route(
+            path, _endpoint(core, surface, kind), methods=[method], name=f"{surface.value}_{kind}"
+        )
 
     return app
