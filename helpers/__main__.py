@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from .errors import WorkbookError
+from .tokens import DEFAULT_TOKEN_MODEL
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -100,7 +101,11 @@ def main(argv: list[str] | None = None) -> int:
     tok.add_argument("width", type=int)
     tok.add_argument("height", type=int)
     tok.add_argument("--detail", default="auto", choices=["auto", "low", "high"])
-    tok.add_argument("--model", default="gpt-4o")
+    tok.add_argument(
+        "--model",
+        default=DEFAULT_TOKEN_MODEL,
+        help=f"model family of the formula (default {DEFAULT_TOKEN_MODEL})",
+    )
     args = parser.parse_args(argv)
     handlers = {"run": _run, "ask": _ask, "pdf2img": _pdf2img, "tokens": _tokens}
     try:

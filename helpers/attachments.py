@@ -110,11 +110,6 @@ class Attachment:
             self.name = self.name or "attachment"
 
     @classmethod
-    def from_path(cls, path: str | Path) -> Attachment:
-        """An attachment read lazily from ``path``."""
-        return cls(path=path)
-
-    @classmethod
     def from_bytes(cls, content: bytes, name: str | None = None) -> Attachment:
         """An attachment holding ``content``."""
         return cls(content=content, name=name)
@@ -145,7 +140,9 @@ class Attachment:
             if self.path is not None:
                 self.content = Path(self.path).read_bytes()
             else:
-                self.content = _fetch(str(self.url))
+                from .download import fetch
+
+                self.content = fetch(str(self.url), URL_FETCH_LIMIT)
         return self.content
 
     @property
@@ -183,25 +180,3 @@ def human_size(size: int) -> str:
     if size >= 1048576:
         return f"{size / 1048576:.1f}".removesuffix(".0") + " MB"
     return f"{size / 1024:.0f} KB" if size >= 1024 else f"{size} bytes"
-
-
-def _fetch(url: str) -> bytes:
-    """GET ``url`` with a timeout and a size bound (only called when bytes are needed)."""
-    import httpx
-
-    try:
-        with httpx.stream("GET", url, timeout=30, follow_redirects=True) as response:
-            response.raise_for_status()
-            chunks, total = [], 0
-            for chunk in response.iter_bytes():
-                total += len(chunk)
-                if total > URL_FETCH_LIMIT:
-                    raise TooLargeError(
-                        f"{url!r} is larger than {URL_FETCH_LIMIT // 1048576} MB; download a smaller file."
-                    )
-                chunks.append(chunk)
-    except httpx.HTTPError as exc:
-        raise InputError(
-            f"Could not download {url!r}: {exc}. Check the URL or save the file and pass its path."
-        ) from exc
-    return b"".join(chunks)

@@ -23,6 +23,14 @@ class TooLargeError(InputError):
     """The input is over a size limit of the service."""
 
 
+class DownloadError(InputError):
+    """A URL could not be fetched; ``reason`` is redirect, status, deadline or network."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
 class PdfError(InputError):
     """A PDF is encrypted, corrupt, empty, or a page is out of range."""
 
@@ -32,6 +40,7 @@ class UnknownModelError(WorkbookError, ValueError):
 
 
 __all__ = [
+    "DownloadError",
     "InputError",
     "PdfError",
     "SettingsError",

@@ -13,20 +13,19 @@ import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
-
-import openai
-from azure.ai.inference import ChatCompletionsClient
-from azure.core.credentials import AzureKeyCredential, TokenCredential
-from azure.identity import AzureDeveloperCliCredential, DefaultAzureCredential, get_bearer_token_provider
-from dotenv import find_dotenv, load_dotenv
+from typing import TYPE_CHECKING, Any, Literal
 
 from .errors import SettingsError
+from .limits import API_VERSION_DATE
+from .tokens import DEFAULT_TOKEN_MODEL
+
+if TYPE_CHECKING:  # the SDKs load when a host is built, not when helpers is imported
+    import openai
+    from azure.ai.inference import ChatCompletionsClient
 
 SCOPE = "https://cognitiveservices.azure.com/.default"
 #: The api-version of the classic Azure OpenAI path, and of azure's inference client on the v1 API.
 CLASSIC_API_VERSION = "2024-10-21"
-_DATE_VERSION = re.compile(r"\d{4}-\d{2}-\d{2}(-preview)?")
 
 
 @dataclass(frozen=True)
@@ -55,18 +54,18 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("azure", "AZURE_OPENAI_DEPLOYMENT", "YOUR-CHAT-DEPLOYMENT", "required"),
     Setting("azure", "AZURE_OPENAI_API_VERSION", "v1"),
     Setting("azure", "AZURE_OPENAI_WHISPER_DEPLOYMENT", "whisper"),
-    Setting("azure", "AZURE_OPENAI_TOKEN_MODEL", "gpt-4o"),
+    Setting("azure", "AZURE_OPENAI_TOKEN_MODEL", DEFAULT_TOKEN_MODEL),
     Setting("azure", "AZURE_OPENAI_API_KEY", "YOUR-AZURE-OPENAI-KEY", "optional"),
     Setting("azure foundry", "AZURE_TENANT_ID", "YOUR-TENANT-ID", "optional"),
     Setting("foundry", "AZURE_AI_ENDPOINT", "https://YOUR-RESOURCE.services.ai.azure.com/models", "required"),
     Setting("foundry", "AZURE_AI_MODEL", "YOUR-MODEL-DEPLOYMENT", "required"),
-    Setting("foundry", "AZURE_AI_TOKEN_MODEL", "gpt-4o"),
+    Setting("foundry", "AZURE_AI_TOKEN_MODEL", DEFAULT_TOKEN_MODEL),
     Setting("foundry", "AZURE_AI_API_KEY", "YOUR-AZURE-AI-KEY", "optional"),
     Setting("github", "GITHUB_TOKEN", "YOUR-GITHUB-TOKEN", "required"),
     Setting("github", "GITHUB_MODEL", "openai/gpt-4o"),
     Setting("github", "GITHUB_ENDPOINT", "https://models.github.ai/inference"),
     Setting("openai", "OPENAI_API_KEY", "YOUR-OPENAI-KEY", "required"),
-    Setting("openai", "OPENAI_MODEL", "gpt-4o"),
+    Setting("openai", "OPENAI_MODEL", DEFAULT_TOKEN_MODEL),
     Setting("openai", "OPENAI_BASE_URL", "https://api.openai.com/v1"),
     Setting("ollama", "OLLAMA_ENDPOINT", "http://localhost:11434/v1"),
     Setting("ollama", "OLLAMA_MODEL", "llava"),
@@ -143,6 +142,9 @@ def _lacks(host: str, what: str, hosts: tuple[str, ...]) -> str:
 
 def _auth(key: str | None, v: dict[str, Any]) -> tuple[str | Callable[[], str], dict[str, Any]]:
     """(openai ``api_key``, ChatCompletionsClient auth kwargs) for ``key``, or keyless Entra if None."""
+    from azure.core.credentials import AzureKeyCredential, TokenCredential
+    from azure.identity import AzureDeveloperCliCredential, DefaultAzureCredential, get_bearer_token_provider
+
     if key:
         return key, {"credential": AzureKeyCredential(key)}
     tenant = v["AZURE_TENANT_ID"]
@@ -153,26 +155,41 @@ def _auth(key: str | None, v: dict[str, Any]) -> tuple[str | Callable[[], str], 
 
 
 def _lazy(endpoint: str, model: str, **auth: Any) -> Callable[[], ChatCompletionsClient]:
-    return lambda: ChatCompletionsClient(endpoint=endpoint, model=model, **auth)
+    def make() -> ChatCompletionsClient:
+        from azure.ai.inference import ChatCompletionsClient
+
+        return ChatCompletionsClient(endpoint=endpoint, model=model, **auth)
+
+    return make
+
+
+def _key_credential(key: str) -> Any:
+    from azure.core.credentials import AzureKeyCredential
+
+    return AzureKeyCredential(key)
 
 
 def _local(v: dict[str, Any]) -> Host:
+    import openai
+
     root = v["LOCAL_ENDPOINT"]
     if not root:
-        from helpers.local.server import ensure_started  # the one import of local/ outside local/
+        from helpers.local.server import ensure_started  # starts the local host in this process
 
         root = ensure_started(api_key=v["LOCAL_API_KEY"])
     root = root.rstrip("/").removesuffix("/v1")
     key, model = v["LOCAL_API_KEY"] or "local", v["LOCAL_MODEL"]
     client = openai.OpenAI(base_url=f"{root}/v1", api_key=key)
-    make = _lazy(f"{root}/models", model, credential=AzureKeyCredential(key))
-    return Host("local", model, "gpt-4o", root, client, model, make)
+    make = _lazy(f"{root}/models", model, credential=_key_credential(key))
+    return Host("local", model, DEFAULT_TOKEN_MODEL, root, client, model, make)
 
 
 def _azure(v: dict[str, Any]) -> Host:
+    import openai
+
     endpoint, deployment = v["AZURE_OPENAI_ENDPOINT"].rstrip("/"), v["AZURE_OPENAI_DEPLOYMENT"]
     version = v["AZURE_OPENAI_API_VERSION"]
-    if version != "v1" and not _DATE_VERSION.fullmatch(version):
+    if version != "v1" and not re.fullmatch(API_VERSION_DATE, version):
         raise SettingsError(
             f"The azure host needs AZURE_OPENAI_API_VERSION to be v1 (the v1 API) or a date like "
             f"{CLASSIC_API_VERSION} (the classic deployment path), not {version!r}."
@@ -191,6 +208,8 @@ def _azure(v: dict[str, Any]) -> Host:
 
 
 def _foundry(v: dict[str, Any]) -> Host:
+    import openai
+
     endpoint, model = v["AZURE_AI_ENDPOINT"].rstrip("/"), v["AZURE_AI_MODEL"]
     api_key, auth = _auth(v["AZURE_AI_API_KEY"], v)
     client, why = None, ""
@@ -206,21 +225,29 @@ def _foundry(v: dict[str, Any]) -> Host:
 
 
 def _github(v: dict[str, Any]) -> Host:
+    import openai
+
     endpoint, model, token = v["GITHUB_ENDPOINT"].rstrip("/"), v["GITHUB_MODEL"], v["GITHUB_TOKEN"]
     client = openai.OpenAI(base_url=endpoint, api_key=token)
-    make = _lazy(endpoint, model, credential=AzureKeyCredential(token))
+    make = _lazy(endpoint, model, credential=_key_credential(token))
     return Host("github", model, model.rsplit("/", 1)[-1], endpoint, client, None, make)  # openai/gpt-4o
 
 
 def _openai(v: dict[str, Any]) -> Host:
+    import openai
+
     endpoint, model = v["OPENAI_BASE_URL"].rstrip("/"), v["OPENAI_MODEL"]
     client = openai.OpenAI(base_url=endpoint, api_key=v["OPENAI_API_KEY"])
     return Host("openai", model, model, endpoint, client, "whisper-1")
 
 
 def _ollama(v: dict[str, Any]) -> Host:
+    import openai
+
     endpoint, model = v["OLLAMA_ENDPOINT"].rstrip("/"), v["OLLAMA_MODEL"]
-    return Host("ollama", model, "gpt-4o", endpoint, openai.OpenAI(base_url=endpoint, api_key="ollama"))
+    return Host(
+        "ollama", model, DEFAULT_TOKEN_MODEL, endpoint, openai.OpenAI(base_url=endpoint, api_key="ollama")
+    )
 
 
 #: API_HOST -> the function that builds its Host from its variables.
@@ -256,6 +283,8 @@ def connect(host: str | None = None) -> Host:
     Loads the nearest ``.env`` first, from the current directory upward; variables already in the
     environment win. Raises SettingsError for an unknown host or a missing or placeholder variable.
     """
+    from dotenv import find_dotenv, load_dotenv
+
     if dotenv_path := find_dotenv(usecwd=True):
         load_dotenv(dotenv_path, override=False)
     name = (host or os.environ.get("API_HOST") or "local").strip().lower()

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from .attachments import Attachment, human_size
+from .attachments import Attachment
 from .errors import TooLargeError, UnsupportedFormatError
 from .limits import IMAGE_MIME_TYPES, MAX_IMAGE_BYTES
 from .tokens import check_detail, service_size
@@ -133,17 +133,3 @@ def _encode(image: Image.Image, fmt: str, jpeg_quality: int) -> bytes:
 def _renamed(name: str | None, fmt: str) -> str:
     stem = (name or "image").rsplit(".", 1)[0]
     return f"{stem}.{ {'JPEG': 'jpg', 'WEBP': 'webp', 'PNG': 'png'}[fmt] }"
-
-
-def check_image(att: Attachment, max_bytes: int = MAX_IMAGE_BYTES) -> None:
-    """Raise unless ``att`` is a PNG/JPEG/WEBP/GIF within ``max_bytes`` (no conversion)."""
-    if att.mime_type not in IMAGE_MIME_TYPES:
-        raise UnsupportedFormatError(
-            f"{att.name!r} is {att.mime_type}; the services take {', '.join(IMAGE_MIME_TYPES.values())}. "
-            "Pass it through prepare_image() to convert it."
-        )
-    if att.size > max_bytes:
-        raise TooLargeError(
-            f"Image {att.name!r} is {human_size(att.size)}; the limit is {human_size(max_bytes)}. "
-            "Pass it through prepare_image() to resize it."
-        )

@@ -1,4 +1,8 @@
-"""Service limits and accepted formats: the one place both the client side and the local host read."""
+"""Service limits, accepted formats and wire patterns that both the client side and the local host use.
+
+The values are the services' own (``docs/limits.md`` explains each); the local host's other rules
+(its error wording, its Whisper upload limit, its settings) live in ``helpers/local/``.
+"""
 
 from __future__ import annotations
 
@@ -11,8 +15,6 @@ IMAGE_MIME_TYPES: dict[str, str] = {
     "image/gif": "gif",
     "image/webp": "webp",
 }
-#: azure-ai-inference's ``ImageUrl.load(..., "jpg")`` writes this non-standard type verbatim.
-IMAGE_MIME_ALIASES: dict[str, str] = {"image/jpg": "image/jpeg"}
 
 #: Audio formats ``input_audio`` accepts, as MIME type -> the ``format`` field value.
 AUDIO_MIME_TYPES: dict[str, str] = {
@@ -26,16 +28,8 @@ AUDIO_FORMATS = ("wav", "mp3")
 
 MAX_IMAGE_BYTES = 20 * MB
 MAX_AUDIO_BYTES = 20 * MB
-#: Whisper endpoints (/audio/transcriptions, /audio/translations) take files up to this size.
-MAX_WHISPER_BYTES = 25 * MB
-#: Azure documents 10 images per chat call in one place and 50 in its quota table.
-MAX_IMAGES_PER_REQUEST = 50
 
 IMAGE_DETAILS = ("auto", "low", "high")
 
-#: Messages the services answer with; shared so the local host says what Azure says.
-UNSUPPORTED_IMAGE_MESSAGE = (
-    "You uploaded an unsupported image. Please make sure your image is below {mb} MB in size "
-    "and is of one the following formats: ['png', 'jpeg', 'gif', 'webp']."
-)
-IMAGE_URL_NOT_ACCESSIBLE = "The provided image url is not accessible."
+#: A dated Azure OpenAI ``api-version``: ``2024-10-21`` or ``2025-01-01-preview``.
+API_VERSION_DATE = r"\d{4}-\d{2}-\d{2}(-preview)?"

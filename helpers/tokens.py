@@ -1,6 +1,7 @@
 """Image and audio token formulas: the one implementation, used by the client and the local host.
 
-Pure functions, no I/O. The formulas are OpenAI's published ones (see PROTOCOLS.md):
+Pure functions, no I/O. The formulas are OpenAI's published ones; ``docs/tokens.md`` gives them
+with worked examples:
 
 * tile family (gpt-4o, gpt-4.1, gpt-4-turbo, ...): ``low`` costs the base; ``high`` and
   ``auto`` fit the image in 2048x2048, scale it so the short side is at most 768, and add
@@ -24,8 +25,11 @@ HIGH_FIT = 2048
 HIGH_SHORT_SIDE = 768
 LOW_FIT = 512
 
-#: Estimated audio input tokens per second (no official rate is published; see PROTOCOLS.md).
+#: Estimated audio input tokens per second: no official rate is published for gpt-4o audio input, and
+#: about 10 a second is the common estimate (Phi-4-multimodal uses one per 80 ms, 12.5 a second).
 AUDIO_TOKENS_PER_SECOND = 10
+#: The model whose formula is used when none is named (and for hosts whose model has none).
+DEFAULT_TOKEN_MODEL = "gpt-4o"
 
 
 @dataclass(frozen=True)
@@ -127,7 +131,7 @@ def patch_count(width: int, height: int) -> int:
     return min(cols * rows, PATCH_CAP)
 
 
-def image_tokens(width: int, height: int, detail: str = "auto", model: str = "gpt-4o") -> int:
+def image_tokens(width: int, height: int, detail: str = "auto", model: str = DEFAULT_TOKEN_MODEL) -> int:
     """Input tokens one image of ``width`` x ``height`` pixels costs on ``model``.
 
     >>> image_tokens(2048, 4096, "high", "gpt-4o")

@@ -35,10 +35,16 @@ def encode_audio(wav: bytes, container: str, codec: str, rate: int) -> bytes:
 
 
 @pytest.fixture(scope="session")
-def hello_wav(tmp_path_factory) -> Path:
-    """'Hello, how are you?' spoken by espeak-ng (22050 Hz mono wav)."""
+def hello_wav_path(tmp_path_factory) -> Path:
+    """A file of 'Hello, how are you?' spoken by espeak-ng (22050 Hz mono wav, 1.36 s)."""
     if shutil.which("espeak-ng") is None:
         pytest.fail("espeak-ng is missing: sudo apt-get install espeak-ng")
     path = tmp_path_factory.mktemp("audio") / "hello.wav"
     subprocess.run(["espeak-ng", "-w", str(path), "Hello, how are you?"], check=True)
     return path
+
+
+@pytest.fixture(scope="session")
+def hello_wav_bytes(hello_wav_path: Path) -> bytes:
+    """The bytes of ``hello_wav_path``."""
+    return hello_wav_path.read_bytes()

@@ -15,8 +15,8 @@ from .conftest import encode_audio
 
 
 @pytest.fixture(scope="module")
-def clips(hello_wav):
-    wav = hello_wav.read_bytes()
+def clips(hello_wav_path):
+    wav = hello_wav_path.read_bytes()
     return {
         "wav": wav,
         "mp3": encode_audio(wav, "mp3", "libmp3lame", 22050),

@@ -15,6 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import azure.identity
 import pytest
 from azure.core.credentials import AccessToken
 
@@ -113,8 +114,8 @@ def entra(monkeypatch):
             self.scopes.append(scopes)
             return AccessToken(TOKEN, int(time.time()) + 3600)
 
-    monkeypatch.setattr(hosts, "DefaultAzureCredential", FakeCredential)
-    monkeypatch.setattr(hosts, "AzureDeveloperCliCredential", FakeCredential)
+    monkeypatch.setattr(azure.identity, "DefaultAzureCredential", FakeCredential)
+    monkeypatch.setattr(azure.identity, "AzureDeveloperCliCredential", FakeCredential)
     return created
 
 

@@ -1,9 +1,12 @@
 """pyproject.toml, environment.yml and the public API agree."""
 
+import importlib
 import re
+import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 import helpers
@@ -37,12 +40,27 @@ def test_environment_yml_matches_pyproject():
     assert dict(_split(d) for d in conda)["python"] == project["requires-python"]
 
 
-def test_public_names_are_explicit_and_importable():
-    assert len(helpers.__all__) == len(set(helpers.__all__))
-    for name in helpers.__all__:
-        assert getattr(helpers, name) is not None
-    for needed in ("connect", "Attachment", "image_tokens", "pdf_pages", "prepare_audio", "chat_content"):
-        assert needed in helpers.__all__
+def test_public_names_come_from_the_stub_and_resolve_to_their_modules():
+    stub = (ROOT / "helpers" / "__init__.pyi").read_text()
+    listed = re.findall(r"^from \.(\w+) import (\w+) as \2$", stub, re.M)
+    assert sorted(name for _, name in listed) == sorted(helpers.__all__)
+    for module, name in listed:
+        assert getattr(helpers, name) is getattr(importlib.import_module(f"helpers.{module}"), name)
+    with pytest.raises(AttributeError):
+        helpers.no_such_name  # noqa: B018
+
+
+def test_import_helpers_loads_no_sdk_or_engine():
+    heavy = ("openai", "azure", "pymupdf", "av", "numpy", "onnxruntime", "PIL", "httpx")
+    code = f"import sys, helpers, helpers.tokens; print(sorted(m for m in {heavy!r} if m in sys.modules))"
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+def test_pdf_pages_does_not_load_pymupdf_layout():
+    code = "import sys; from helpers import pdf_pages; import helpers.pdf; print(sorted(m for m in sys.modules if m.startswith(('pymupdf.layout', 'pymupdf4llm', 'onnxruntime'))))"
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
 
 
 def test_console_script_is_python_m_helpers():

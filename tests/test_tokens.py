@@ -1,4 +1,4 @@
-"""Token formulas: the worked examples of PROTOCOLS.md, exactly."""
+"""Token formulas: the worked examples of docs/tokens.md, exactly."""
 
 import pytest
 

@@ -38,9 +38,9 @@ def upload(panel: ChatPanel, name: str, content: bytes) -> None:
     )
 
 
-def test_send_with_an_uploaded_clip_streams_the_reply_and_clears_the_inputs(host, hello_wav):
+def test_send_with_an_uploaded_clip_streams_the_reply_and_clears_the_inputs(host, hello_wav_path):
     panel = ChatPanel(host)
-    upload(panel, "hello.wav", hello_wav.read_bytes())
+    upload(panel, "hello.wav", hello_wav_path.read_bytes())
     panel.question.value = "Please translate this audio snippet to spanish."
     panel.send.click()
     assert panel.status.value == ""

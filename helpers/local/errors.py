@@ -9,8 +9,8 @@ Routes raise :class:`ApiError` (usually through one of the small constructors be
   401 or DeploymentNotFound have just code and message; request validation errors also carry
   param and type, as the models behind Azure answer them).
 
-Messages follow the services' wording where it is known (PROTOCOLS.md) and otherwise name the
-input and the fix. No exception text or traceback ever goes into a response.
+Messages follow the services' wording where it is known (``docs/errors.md``) and otherwise name
+the input and the fix. No exception text or traceback ever goes into a response.
 """
 
 from __future__ import annotations
@@ -22,7 +22,14 @@ from enum import Enum
 
 from starlette.responses import Response
 
-from ..limits import IMAGE_URL_NOT_ACCESSIBLE, MB, UNSUPPORTED_IMAGE_MESSAGE
+from ..limits import MB
+
+#: Azure's wording for an image it will not take (format or size).
+UNSUPPORTED_IMAGE_MESSAGE = (
+    "You uploaded an unsupported image. Please make sure your image is below {mb} MB in size "
+    "and is of one the following formats: ['png', 'jpeg', 'gif', 'webp']."
+)
+IMAGE_URL_NOT_ACCESSIBLE = "The provided image url is not accessible."
 
 
 class Surface(str, Enum):
@@ -50,7 +57,7 @@ class ApiError(Exception):
     type: str | None = "invalid_request_error"
     headers: dict[str, str] = field(default_factory=dict)
     details: str | None = None
-    azure_shape: bool = False  # written in Azure's shape on every surface (401, as the issue asks)
+    azure_shape: bool = False  # written in Azure's shape on every surface (the 401, as Azure's gateway does)
 
     def __str__(self) -> str:
         return f"{self.status} {self.code}: {self.message}"

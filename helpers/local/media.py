@@ -19,23 +19,20 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..attachments import parse_data_url, sniff_mime
-from ..errors import InputError, UnknownModelError
+from ..download import fetch
+from ..errors import DownloadError, InputError, TooLargeError, UnknownModelError
 from ..limits import (
     AUDIO_FORMATS,
     AUDIO_MIME_TYPES,
     IMAGE_DETAILS,
-    IMAGE_MIME_ALIASES,
     IMAGE_MIME_TYPES,
     MAX_AUDIO_BYTES,
 )
-from ..tokens import audio_tokens, formula_for, image_tokens
+from ..tokens import DEFAULT_TOKEN_MODEL, audio_tokens, formula_for, image_tokens
 from . import errors
 from .engines import digest
 from .settings import Settings
 from .speech import decode_audio
-
-TOKEN_MODEL_DEFAULT = "gpt-4o"
-URL_FETCH_TIMEOUT = 10.0
 
 
 @dataclass(frozen=True)
@@ -97,11 +94,11 @@ def load_image(
 
 
 def token_model(model: str) -> str:
-    """The model whose image formula applies: the request's if helpers.tokens knows it, else gpt-4o."""
+    """The model whose image formula applies: the request's if helpers.tokens knows it, else the default."""
     try:
         formula_for(model)
     except UnknownModelError:
-        return TOKEN_MODEL_DEFAULT
+        return DEFAULT_TOKEN_MODEL
     return model
 
 
@@ -115,7 +112,8 @@ def _data_url_bytes(url: str, param: str) -> bytes:
         raise errors.invalid_data_url(param, "invalid base64-encoded bytes") from None
     if not data:
         raise errors.invalid_data_url(param, "empty base64-encoded bytes")
-    declared = IMAGE_MIME_ALIASES.get(declared or "", declared)
+    # Any image/* type passes here, image/jpg included (azure-ai-inference's ImageUrl.load writes
+    # "jpg" verbatim); the bytes themselves are sniffed afterwards.
     if declared is not None and not declared.startswith("image/"):
         raise errors.invalid_data_url(param, f"unsupported MIME type '{declared}'")
     return data
@@ -150,25 +148,15 @@ def url_allowed(url: str, allow: tuple[str, ...]) -> bool:
 
 
 def fetch_image(url: str, param: str, settings: Settings) -> bytes:
-    """GET an image URL (no redirects, bounded size); anything else is 'not accessible'."""
+    """GET an image URL with the bounded downloader; anything but an image within the limit is 'not accessible'."""
     if not url_allowed(url, settings.image_url_allow):
         raise errors.image_url_not_accessible(param)
-    import httpx
-
-    limit = settings.max_image_bytes
     try:
-        with httpx.stream("GET", url, timeout=URL_FETCH_TIMEOUT, follow_redirects=False) as response:
-            if response.status_code != 200:
-                raise errors.image_url_not_accessible(param)
-            chunks, total = [], 0
-            for chunk in response.iter_bytes():
-                total += len(chunk)
-                if total > limit:
-                    raise errors.unsupported_image(param, settings.max_image_mb)
-                chunks.append(chunk)
-    except httpx.HTTPError:
+        return fetch(url, settings.max_image_bytes)
+    except TooLargeError:
+        raise errors.unsupported_image(param, settings.max_image_mb) from None
+    except DownloadError:
         raise errors.image_url_not_accessible(param) from None
-    return b"".join(chunks)
 
 
 def load_audio(data: Any, fmt: Any, param: str) -> Audio:

@@ -18,7 +18,7 @@ from functools import cached_property
 from typing import Any
 
 from ..attachments import sniff_mime
-from ..limits import MAX_WHISPER_BYTES
+from ..limits import API_VERSION_DATE, MB
 from . import errors, tokenizer
 from .engines import digest
 from .errors import ApiError, Surface
@@ -38,7 +38,8 @@ _WHISPER_MIME = {
     "video/webm",
 }
 TRANSCRIPT_FORMATS = ("json", "text", "srt", "verbose_json", "vtt")
-_API_VERSION = re.compile(r"^\d{4}-\d{2}-\d{2}(-preview)?$")
+#: The Whisper endpoints take files up to this size.
+MAX_WHISPER_BYTES = 25 * MB
 
 
 Part = str | Image | Audio
@@ -120,7 +121,7 @@ def check_api_version(value: str | None) -> None:
     """Azure classic routes need ``?api-version=``: absent is Azure's 404, malformed a 400."""
     if value is None or value == "":
         raise errors.resource_not_found()
-    if not _API_VERSION.match(value):
+    if not re.fullmatch(API_VERSION_DATE, value):
         raise errors.unsupported_api_version(value)
 
 

@@ -16,6 +16,7 @@ import socket
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from ..errors import SettingsError
@@ -86,7 +87,7 @@ def start_server(settings: Settings) -> RunningServer:
     )
     thread.start()
     url = f"http://{_url_host(host)}:{port}"
-    _wait_until_answering(host, port, thread)
+    wait_until_answering(host, port, thread.is_alive)
     return RunningServer(url, settings, app, server, thread)
 
 
@@ -181,10 +182,12 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _wait_until_answering(host: str, port: int, thread: threading.Thread) -> None:
+def wait_until_answering(host: str, port: int, alive: Callable[[], bool]) -> None:
+    """Return once ``GET /health`` on ``host:port`` answers; raise RuntimeError when ``alive()`` turns
+    False first (the server stopped) or after STARTUP_TIMEOUT seconds."""
     deadline = time.monotonic() + STARTUP_TIMEOUT
     while time.monotonic() < deadline:
-        if not thread.is_alive():
+        if not alive():
             raise RuntimeError(f"The local host on port {port} stopped while starting; see the log above.")
         try:
             connection = http.client.HTTPConnection(host, port, timeout=2)

@@ -40,15 +40,17 @@ from __future__ import annotations
 import argparse
 import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 
 from ..errors import SettingsError
-from ..limits import MAX_IMAGE_BYTES, MAX_IMAGES_PER_REQUEST, MB
+from ..limits import MAX_IMAGE_BYTES, MB
 
 #: The id of the local model in GET /v1/models and in every response's ``model``.
 MODEL_ID = "local-multimodal"
 FAULT_STATUSES = (429, 500, 503)
+#: Images per chat request: Azure documents 10 in one place and 50 in its quota table.
+MAX_IMAGES_PER_REQUEST = 50
 
 
 @dataclass(frozen=True)
@@ -104,11 +106,6 @@ class Settings:
     def max_image_bytes(self) -> int:
         """The byte limit of one image."""
         return int(self.max_image_mb * MB)
-
-    @property
-    def max_body_bytes(self) -> int:
-        """The byte limit of one request body."""
-        return int(self.max_body_mb * MB)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -214,10 +211,3 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
             help=help_text,
             type=spec.argument_type,
         )
-
-
-def settings_from(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> Settings:
-    """Settings from the environment, overridden by ``argv`` flags (for tests and ``serve``)."""
-    parser = argparse.ArgumentParser(add_help=False)
-    add_arguments(parser)
-    return Settings.from_env(environ).with_args(parser.parse_args(list(argv or [])))

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
 import base64
 import io
-import shutil
-import subprocess
 from collections.abc import Callable, Iterator
 
 import httpx
@@ -16,7 +15,7 @@ from azure.core.credentials import AccessToken, AzureKeyCredential
 from PIL import Image
 
 from helpers.local.server import RunningServer, start_server
-from helpers.local.settings import Settings
+from helpers.local.settings import Settings, add_arguments
 
 from ..conftest import encode_audio
 
@@ -121,19 +120,9 @@ def b64(data: bytes) -> str:
 
 
 @pytest.fixture(scope="session")
-def hello_wav(tmp_path_factory: pytest.TempPathFactory) -> bytes:
-    """'Hello, how are you?' spoken by espeak-ng (22050 Hz mono wav)."""
-    if shutil.which("espeak-ng") is None:
-        pytest.fail("espeak-ng is missing: sudo apt-get install espeak-ng")
-    path = tmp_path_factory.mktemp("audio") / "hello.wav"
-    subprocess.run(["espeak-ng", "-w", str(path), "Hello, how are you?"], check=True)
-    return path.read_bytes()
-
-
-@pytest.fixture(scope="session")
-def hello_mp3(hello_wav: bytes) -> bytes:
+def hello_mp3(hello_wav_bytes: bytes) -> bytes:
     """The same clip as mp3."""
-    return encode_audio(hello_wav, "mp3", "libmp3lame", 22050)
+    return encode_audio(hello_wav_bytes, "mp3", "libmp3lame", 22050)
 
 
 @pytest.fixture(scope="session")
@@ -187,3 +176,10 @@ def table_png() -> bytes:
     for x in columns:
         page.draw_line((x, top), (x, bottom))
     return page.get_pixmap(dpi=100).tobytes("png")
+
+
+def settings_of(argv: list[str], environ: dict[str, str]) -> Settings:
+    """Settings as ``serve`` makes them: the variables of ``environ``, overridden by the flags of ``argv``."""
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    return Settings.from_env(environ).with_args(parser.parse_args(argv))

@@ -16,7 +16,7 @@ from azure.core.credentials import AzureKeyCredential
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from PIL import Image
 
-from helpers.limits import UNSUPPORTED_IMAGE_MESSAGE
+from helpers.local.errors import UNSUPPORTED_IMAGE_MESSAGE
 from helpers.local.media import url_allowed
 from helpers.local.model import HELP
 
@@ -276,11 +276,13 @@ def test_url_allow_list() -> None:
     assert not url_allowed("https://wikimedia.org.evil.com/a.png", ("*.wikimedia.org",))
 
 
-def test_audio_format_and_data(raw: httpx.Client, hello_wav: bytes) -> None:
+def test_audio_format_and_data(raw: httpx.Client, hello_wav_bytes: bytes) -> None:
     where = "messages[0].content[0].input_audio"
     bad_format = raw.post(
         "/v1/chat/completions",
-        json=chat_with({"type": "input_audio", "input_audio": {"data": b64(hello_wav), "format": "ogg"}}),
+        json=chat_with(
+            {"type": "input_audio", "input_audio": {"data": b64(hello_wav_bytes), "format": "ogg"}}
+        ),
     )
     assert openai_error(bad_format) == (
         400,
@@ -295,7 +297,9 @@ def test_audio_format_and_data(raw: httpx.Client, hello_wav: bytes) -> None:
     )
     mismatch = raw.post(
         "/v1/chat/completions",
-        json=chat_with({"type": "input_audio", "input_audio": {"data": b64(hello_wav), "format": "mp3"}}),
+        json=chat_with(
+            {"type": "input_audio", "input_audio": {"data": b64(hello_wav_bytes), "format": "mp3"}}
+        ),
     )
     assert openai_error(mismatch) == (
         400,

@@ -11,9 +11,9 @@ from helpers.local.imagefacts import image_facts
 from helpers.local.media import Audio
 from helpers.local.model import compose, paragraphs, passages, question_words, rank_lines, read_intent
 from helpers.local.protocol import Message
-from helpers.local.settings import Settings, settings_from
+from helpers.local.settings import Settings
 
-from .conftest import image_bytes
+from .conftest import image_bytes, settings_of
 
 
 def test_tokenizer_counts_and_joins_back() -> None:
@@ -121,10 +121,10 @@ def test_missing_pair_names_the_package() -> None:
     )
 
 
-def test_missing_whisper_model_is_said_in_the_reply(hello_wav: bytes) -> None:
+def test_missing_whisper_model_is_said_in_the_reply(hello_wav_bytes: bytes) -> None:
     speech.configure("/nonexistent/whisper-model")
     try:
-        reply = compose((Message("user", (Audio(hello_wav, "wav", 1.36, 14),)),))
+        reply = compose((Message("user", (Audio(hello_wav_bytes, "wav", 1.36, 14),)),))
     finally:
         speech.configure(None)
     assert reply == (
@@ -153,7 +153,7 @@ def test_image_facts_name_colours() -> None:
 
 def test_settings_from_env_and_flags() -> None:
     env = {"LOCAL_RPM": "5", "LOCAL_DEPLOYMENTS": "a, b", "LOCAL_API_KEY": "s3cr3t", "LOCAL_PRELOAD": "1"}
-    settings = settings_from(["--rpm", "7", "--fault-every", "3"], env)
+    settings = settings_of(["--rpm", "7", "--fault-every", "3"], env)
     assert (settings.rpm, settings.deployments, settings.fault_every, settings.preload) == (
         7,
         ("a", "b"),

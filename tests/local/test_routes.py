@@ -109,19 +109,19 @@ def test_chat_max_tokens_cuts_with_finish_reason_length(oai: openai.OpenAI) -> N
 
 
 @pytest.mark.filterwarnings("ignore:deprecated:DeprecationWarning")  # the SDK marks audio.translations so
-def test_openai_transcription_and_translation(oai: openai.OpenAI, hello_wav: bytes) -> None:
-    text = oai.audio.transcriptions.create(model="whisper-1", file=("hello.wav", hello_wav))
+def test_openai_transcription_and_translation(oai: openai.OpenAI, hello_wav_bytes: bytes) -> None:
+    text = oai.audio.transcriptions.create(model="whisper-1", file=("hello.wav", hello_wav_bytes))
     assert text.text == "Hello, how are you?"
     plain = oai.audio.transcriptions.create(
-        model="whisper-1", file=("hello.wav", hello_wav), response_format="text"
+        model="whisper-1", file=("hello.wav", hello_wav_bytes), response_format="text"
     )
     assert plain == "Hello, how are you?\n"
-    english = oai.audio.translations.create(model="whisper-1", file=("hello.wav", hello_wav))
+    english = oai.audio.translations.create(model="whisper-1", file=("hello.wav", hello_wav_bytes))
     assert english.text == "Hello, how are you?"
 
 
-def test_transcription_formats(raw: httpx.Client, hello_wav: bytes) -> None:
-    files = {"file": ("hello.wav", hello_wav, "audio/wav")}
+def test_transcription_formats(raw: httpx.Client, hello_wav_bytes: bytes) -> None:
+    files = {"file": ("hello.wav", hello_wav_bytes, "audio/wav")}
     srt = raw.post("/v1/audio/transcriptions", data={"model": "w", "response_format": "srt"}, files=files)
     assert srt.status_code == 200
     assert srt.text.startswith("1\n00:00:00,000 --> 00:00:0")
@@ -169,12 +169,14 @@ def test_azure_classic_chat_echoes_deployment_and_filters(azure: openai.AzureOpe
 
 
 @pytest.mark.filterwarnings("ignore:deprecated:DeprecationWarning")
-def test_azure_classic_audio(azure: openai.AzureOpenAI, hello_wav: bytes) -> None:
-    raw = azure.audio.transcriptions.with_raw_response.create(model="whisper", file=("hello.wav", hello_wav))
+def test_azure_classic_audio(azure: openai.AzureOpenAI, hello_wav_bytes: bytes) -> None:
+    raw = azure.audio.transcriptions.with_raw_response.create(
+        model="whisper", file=("hello.wav", hello_wav_bytes)
+    )
     assert raw.http_request.url.path == "/openai/deployments/whisper/audio/transcriptions"
     assert raw.parse().text == "Hello, how are you?"
     assert (
-        azure.audio.translations.create(model="whisper", file=("hello.wav", hello_wav)).text
+        azure.audio.translations.create(model="whisper", file=("hello.wav", hello_wav_bytes)).text
         == "Hello, how are you?"
     )
 
@@ -189,14 +191,16 @@ def test_azure_with_deployment_in_the_client(server) -> None:
 
 
 @pytest.mark.filterwarnings("ignore:deprecated:DeprecationWarning")
-def test_azure_v1_chat_responses_audio_models(server, hello_wav: bytes) -> None:
+def test_azure_v1_chat_responses_audio_models(server, hello_wav_bytes: bytes) -> None:
     client = openai.OpenAI(base_url=f"{server.url}/openai/v1/", api_key="k", max_retries=0)
-    raw = client.audio.transcriptions.with_raw_response.create(model="whisper", file=("hello.wav", hello_wav))
+    raw = client.audio.transcriptions.with_raw_response.create(
+        model="whisper", file=("hello.wav", hello_wav_bytes)
+    )
     assert raw.http_request.url.path == "/openai/v1/audio/transcriptions"
     assert raw.headers["x-ms-deployment-name"] == "whisper"
     assert raw.parse().text == "Hello, how are you?"
     assert (
-        client.audio.translations.create(model="whisper", file=("hello.wav", hello_wav)).text
+        client.audio.translations.create(model="whisper", file=("hello.wav", hello_wav_bytes)).text
         == "Hello, how are you?"
     )
     reply = client.chat.completions.create(model="my-deployment", messages=HI)
@@ -273,7 +277,7 @@ def test_text_translation(oai: openai.OpenAI) -> None:
     )
 
 
-def test_input_audio_in_chat(oai: openai.OpenAI, hello_wav: bytes) -> None:
+def test_input_audio_in_chat(oai: openai.OpenAI, hello_wav_bytes: bytes) -> None:
     reply = oai.chat.completions.create(
         model="gpt-4o-audio-preview",
         messages=[
@@ -281,7 +285,7 @@ def test_input_audio_in_chat(oai: openai.OpenAI, hello_wav: bytes) -> None:
                 "role": "user",
                 "content": [
                     {"type": "text", "text": "Transcribe this."},
-                    {"type": "input_audio", "input_audio": {"data": b64(hello_wav), "format": "wav"}},
+                    {"type": "input_audio", "input_audio": {"data": b64(hello_wav_bytes), "format": "wav"}},
                 ],
             }
         ],
@@ -315,14 +319,14 @@ def test_several_images_one_part_each(oai: openai.OpenAI) -> None:
     assert reply.usage.prompt_tokens_details.image_tokens == 255 + 255
 
 
-def test_follow_up_uses_the_earlier_attachment(oai: openai.OpenAI, hello_wav: bytes) -> None:
+def test_follow_up_uses_the_earlier_attachment(oai: openai.OpenAI, hello_wav_bytes: bytes) -> None:
     reply = oai.chat.completions.create(
         model="m",
         messages=[
             {
                 "role": "user",
                 "content": [
-                    {"type": "input_audio", "input_audio": {"data": b64(hello_wav), "format": "wav"}}
+                    {"type": "input_audio", "input_audio": {"data": b64(hello_wav_bytes), "format": "wav"}}
                 ],
             },
             {"role": "assistant", "content": "Transcript: Hello, how are you?"},

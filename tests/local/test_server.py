@@ -6,7 +6,6 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -17,7 +16,7 @@ from azure.ai.inference.models import UserMessage
 from azure.core.credentials import AzureKeyCredential
 
 from helpers.local.model import HELP
-from helpers.local.server import _bind, ensure_started, serve_cli
+from helpers.local.server import _bind, ensure_started, serve_cli, wait_until_answering
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -75,13 +74,7 @@ def test_python_m_helpers_serve_with_the_unmodified_sdks(tmp_path: Path) -> None
     )
     root = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(500):
-            try:
-                httpx.get(f"{root}/health")
-                break
-            except httpx.TransportError:
-                assert process.poll() is None, process.stdout.read() if process.stdout else ""
-                time.sleep(0.05)
+        wait_until_answering("127.0.0.1", port, lambda: process.poll() is None)
         client = openai.OpenAI(base_url=f"{root}/v1", api_key=key, max_retries=0)
         assert (
             client.chat.completions.create(model="m", messages=[{"role": "user", "content": "Hello there"}])

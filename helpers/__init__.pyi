@@ -1,0 +1,31 @@
+# The one public list of helpers' names. helpers/__init__.py loads each name from its module on
+# first use (lazy_loader reads this stub), and editors and type checkers read the same list here.
+from .attachments import Attachment as Attachment
+from .attachments import sniff_mime as sniff_mime
+from .audio import audio_duration as audio_duration
+from .audio import audio_format as audio_format
+from .audio import prepare_audio as prepare_audio
+from .audio import to_wav as to_wav
+from .errors import InputError as InputError
+from .errors import PdfError as PdfError
+from .errors import SettingsError as SettingsError
+from .errors import TooLargeError as TooLargeError
+from .errors import UnknownModelError as UnknownModelError
+from .errors import UnsupportedFormatError as UnsupportedFormatError
+from .errors import WorkbookError as WorkbookError
+from .hosts import Host as Host
+from .hosts import connect as connect
+from .images import image_info as image_info
+from .images import prepare_image as prepare_image
+from .parts import chat_content as chat_content
+from .parts import chat_message as chat_message
+from .parts import inference_content as inference_content
+from .parts import inference_message as inference_message
+from .parts import responses_content as responses_content
+from .parts import responses_message as responses_message
+from .pdf import PdfPages as PdfPages
+from .pdf import pdf_pages as pdf_pages
+from .prepare import prepare_file as prepare_file
+from .tokens import audio_tokens as audio_tokens
+from .tokens import image_tokens as image_tokens
+from .tokens import service_size as service_size
