@@ -26,7 +26,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from ..limits import MB
 from ..tokens import audio_tokens
-from . import errors, protocol, render
+from . import errors, protocol, render, uploads
 from .engines import Missing
 from .errors import ApiError, Surface, error_response
 from .model import answer_chat
@@ -142,7 +142,7 @@ class Core:
     def _audio_sync(
         self, fields: dict[str, Any], file: bytes | None, surface: Surface, task: str, deployment: str | None
     ) -> Response:
-        parsed = protocol.parse_audio_upload(task, surface, self.settings, fields, file, deployment)
+        parsed = uploads.parse_audio_upload(task, surface, self.settings, fields, file, deployment)
         limits = self.limiter.admit(parsed.model, audio_tokens(parsed.seconds))
         try:
             transcript = transcribe(parsed.data, task, parsed.prompt, parsed.language)

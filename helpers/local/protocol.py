@@ -1,10 +1,9 @@
 """Parse and validate requests of every route into one internal form.
 
 Chat Completions (OpenAI, Azure classic, Azure v1, Azure AI Inference) and the Responses API
-become a :class:`ChatRequest`; the Whisper endpoints become an :class:`AudioRequest`. Every
-attachment is decoded, checked against :mod:`helpers.limits` and costed with
-:mod:`helpers.tokens` here, so the model and the writers never see an invalid request. Errors
-are raised as :class:`~helpers.local.errors.ApiError` with the service's status, code and message.
+become a :class:`ChatRequest` (the Whisper endpoints' uploads are parsed in :mod:`.uploads`). Each
+attachment is handed to :mod:`.media`, which decodes, checks and costs it, so the model and the
+writers never see an invalid request. Errors are raised as :class:`~helpers.local.errors.ApiError` with the service's status, code and message.
 """
 
 from __future__ import annotations
@@ -17,30 +16,11 @@ from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any
 
-from ..attachments import sniff_mime
-from ..limits import API_VERSION_DATE, MB
+from ..limits import API_VERSION_DATE
 from . import errors, tokenizer
-from .engines import digest
 from .errors import ApiError, Surface
 from .media import Audio, Image, load_audio, load_image
 from .settings import Settings
-from .speech import decode_audio
-
-#: Formats the Whisper endpoints read (OpenAI's list); PyAV decodes them all.
-WHISPER_FORMATS = ("flac", "m4a", "mp3", "mp4", "mpeg", "mpga", "oga", "ogg", "wav", "webm")
-_WHISPER_MIME = {
-    "audio/flac",
-    "audio/mp4",
-    "audio/mpeg",
-    "audio/ogg",
-    "audio/wav",
-    "audio/webm",
-    "video/webm",
-}
-TRANSCRIPT_FORMATS = ("json", "text", "srt", "verbose_json", "vtt")
-#: The Whisper endpoints take files up to this size.
-MAX_WHISPER_BYTES = 25 * MB
-
 
 Part = str | Image | Audio
 
@@ -83,35 +63,6 @@ class ChatRequest:
             for part in message.parts:
                 parts.append(part if isinstance(part, str) else f"{type(part).__name__}:{part.key}")
         return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
-
-
-@dataclass(frozen=True)
-class AudioRequest:
-    """A request to /audio/transcriptions or /audio/translations."""
-
-    task: str  # "transcribe" or "translate"
-    surface: Surface
-    model: str
-    data: bytes
-    seconds: float
-    response_format: str = "json"
-    language: str | None = None
-    prompt: str | None = None
-
-    @cached_property
-    def fingerprint(self) -> str:
-        """A hash of what decides the answer."""
-        text = "\x1f".join(
-            [
-                self.task,
-                self.model,
-                digest(self.data),
-                self.response_format,
-                self.prompt or "",
-                self.language or "",
-            ]
-        )
-        return hashlib.sha256(text.encode()).hexdigest()
 
 
 # --- route-level checks ----------------------------------------------------------------------------
@@ -322,47 +273,6 @@ def _responses_item(item: Any, where: str, model: str, settings: Settings) -> Me
     return Message(role, _content_parts(content, where, part_of))
 
 
-# --- audio endpoints ---------------------------------------------------------------------------
-
-
-def parse_audio_upload(
-    task: str,
-    surface: Surface,
-    settings: Settings,
-    fields: dict[str, Any],
-    file: bytes | None,
-    deployment: str | None = None,
-) -> AudioRequest:
-    """A multipart upload to /audio/transcriptions or /audio/translations as an AudioRequest."""
-    model = deployment if deployment is not None else fields.get("model")
-    if not model:
-        raise errors.missing_parameter("model")
-    check_model(model, surface, settings)
-    if file is None:
-        raise errors.missing_parameter("file")
-    if len(file) > MAX_WHISPER_BYTES:
-        raise errors.file_too_large(len(file), MAX_WHISPER_BYTES)
-    if sniff_mime(file) not in _WHISPER_MIME:
-        raise errors.invalid_file_format(WHISPER_FORMATS)
-    response_format = fields.get("response_format") or "json"
-    if response_format not in TRANSCRIPT_FORMATS:
-        raise errors.invalid_value("response_format", response_format, TRANSCRIPT_FORMATS)
-    try:
-        seconds = decode_audio(file).duration
-    except ValueError:
-        raise errors.invalid_file_format(WHISPER_FORMATS) from None
-    return AudioRequest(
-        task,
-        surface,
-        model,
-        file,
-        seconds,
-        response_format,
-        fields.get("language") or None,
-        fields.get("prompt") or None,
-    )
-
-
 # --- attachments -------------------------------------------------------------------------------
 
 
@@ -451,12 +361,10 @@ def _positive_int(payload: dict[str, Any], key: str) -> int | None:
 
 __all__ = [
     "ApiError",
-    "AudioRequest",
     "ChatRequest",
     "Message",
     "check_api_version",
     "load_json",
-    "parse_audio_upload",
     "parse_chat",
     "parse_responses",
 ]

@@ -18,9 +18,10 @@ from . import tokenizer
 from .errors import Surface
 from .languages import spoken_name
 from .model import Answer
-from .protocol import AudioRequest, ChatRequest
+from .protocol import ChatRequest
 from .settings import MODEL_ID
 from .speech import Transcript
+from .uploads import AudioRequest
 
 #: 2025-01-01T00:00:00Z, the ``created`` of every response: fixed so that outputs are byte-stable.
 CREATED = 1735689600
