@@ -73,7 +73,7 @@ class Core:
         self.authorize(request)
         if surface is Surface.AZURE:
             protocol.check_api_version(request.query_params.get("api-version"))
-        self.faults.check()
+        self.faults.check(request.headers)
         if self.settings.latency_ms:
             await asyncio.sleep(self.settings.latency_ms / 1000)
 

@@ -15,7 +15,7 @@ import math
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from . import errors
 from .settings import Settings
@@ -88,7 +88,7 @@ class FaultInjector:
         self.count = 0
         self._lock = threading.Lock()
 
-    def check(self) -> None:
+    def check(self, headers: Mapping[str, str]) -> None:
         """Count a request; raise the injected error when it is the Nth."""
         if self.every is None:
             return
