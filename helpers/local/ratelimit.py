@@ -88,7 +88,7 @@ class FaultInjector:
         self.count = 0
         self._lock = threading.Lock()
 
-    def check(self, headers: Mapping[str, str]) -> None:
+    def check(self, headers: Mapping[str, str] | None = None) -> None:
         """Count a request; raise the injected error when it is the Nth."""
         if self.every is None:
             return
