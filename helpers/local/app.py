@@ -17,6 +17,7 @@ import hmac
 import logging
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import replace
 from typing import Any, Literal
 
 from fastapi import FastAPI, Request
@@ -24,6 +25,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
+from ..errors import InputError
 from ..limits import MB
 from ..tokens import audio_tokens
 from . import errors, protocol, render, uploads
@@ -77,15 +79,27 @@ class Core:
         if self.settings.latency_ms:
             await asyncio.sleep(self.settings.latency_ms / 1000)
 
-    async def guarded(self, surface: Surface, work: Callable[[], Any]) -> Response:
-        """Run ``work`` (a coroutine function) and turn every failure into an error response."""
+    async def guarded(self, surface: Surface, work: Callable[[str], Awaitable[Response]]) -> Response:
+        """Run ``work(request_id)`` and turn every failure into an error response carrying the request id.
+
+        The one place failures become answers: an ApiError is written as it is; an InputError (a file
+        that a decoder or engine refused, with a message naming it and the fix) is a 400; anything else
+        is a bug, logged with its traceback and answered with a plain 500.
+        """
+        request_id = protocol.new_request_id()
         try:
-            return await work()
+            return await work(request_id)
         except ApiError as error:
-            return error_response(error, surface)
+            return error_response(error, surface, render.request_headers(surface, request_id))
+        except InputError as error:
+            return error_response(
+                errors.bad_input(error), surface, render.request_headers(surface, request_id)
+            )
         except Exception:
             log.exception("The local host failed to answer a request")
-            return error_response(errors.internal_error(), surface)
+            return error_response(
+                errors.internal_error(), surface, render.request_headers(surface, request_id)
+            )
 
     # --- the APIs ----------------------------------------------------------------------------
 
@@ -94,25 +108,34 @@ class Core:
     ) -> Response:
         """Chat Completions or Responses, on any surface."""
 
-        async def work() -> Response:
+        async def work(request_id: str) -> Response:
             await self.gate(request, surface)
             body = await request.body()
             header_model = request.headers.get("x-ms-model-mesh-model-name")
-            return await run_in_threadpool(self._chat_sync, body, surface, api, deployment, header_model)
+            return await run_in_threadpool(
+                self._chat_sync, body, surface, api, deployment, header_model, request_id
+            )
 
         return await self.guarded(surface, work)
 
     def _chat_sync(
-        self, body: bytes, surface: Surface, api: str, deployment: str | None, header_model: str | None
+        self,
+        body: bytes,
+        surface: Surface,
+        api: str,
+        deployment: str | None,
+        header_model: str | None,
+        request_id: str,
     ) -> Response:
         payload = protocol.load_json(body)
         if api == "responses":
             parsed = protocol.parse_responses(payload, surface, self.settings)
         else:
             parsed = protocol.parse_chat(payload, surface, self.settings, deployment, header_model)
+        parsed = replace(parsed, request_id=request_id)
         limits = self.limiter.admit(parsed.model, parsed.prompt_tokens + (parsed.max_tokens or 0))
         answer = answer_chat(parsed)
-        headers = {**render.surface_headers(surface, parsed.model, parsed.fingerprint), **limits}
+        headers = {**render.surface_headers(surface, parsed.model, request_id), **limits}
         if parsed.stream:
             events = list(
                 render.responses_stream(parsed, answer)
@@ -132,15 +155,23 @@ class Core:
     ) -> Response:
         """/audio/transcriptions and /audio/translations (multipart upload)."""
 
-        async def work() -> Response:
+        async def work(request_id: str) -> Response:
             await self.gate(request, surface)
             fields, file = await _read_form(request)
-            return await run_in_threadpool(self._audio_sync, fields, file, surface, task, deployment)
+            return await run_in_threadpool(
+                self._audio_sync, fields, file, surface, task, deployment, request_id
+            )
 
         return await self.guarded(surface, work)
 
     def _audio_sync(
-        self, fields: dict[str, Any], file: bytes | None, surface: Surface, task: str, deployment: str | None
+        self,
+        fields: dict[str, Any],
+        file: bytes | None,
+        surface: Surface,
+        task: str,
+        deployment: str | None,
+        request_id: str,
     ) -> Response:
         parsed = uploads.parse_audio_upload(task, surface, self.settings, fields, file, deployment)
         limits = self.limiter.admit(parsed.model, audio_tokens(parsed.seconds))
@@ -149,13 +180,13 @@ class Core:
         except Missing as exc:  # the endpoint's whole job is speech: say what is missing, as a 503
             raise ApiError(503, "ServiceUnavailable", str(exc), type="server_error") from None
         text, media_type = render.transcription(parsed, transcript)
-        headers = {**render.surface_headers(surface, parsed.model, parsed.fingerprint), **limits}
+        headers = {**render.surface_headers(surface, parsed.model, request_id), **limits}
         return Response(text, media_type=media_type, headers=headers)
 
     async def models(self, request: Request, surface: Surface, model: str | None = None) -> Response:
         """GET /v1/models, /v1/models/{id} and /models/info."""
 
-        async def work() -> Response:
+        async def work(request_id: str) -> Response:
             self.authorize(request)
             if surface is Surface.INFERENCE:
                 return JSONResponse(render.model_info())

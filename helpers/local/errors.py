@@ -58,6 +58,7 @@ class ApiError(Exception):
     headers: dict[str, str] = field(default_factory=dict)
     details: str | None = None
     azure_shape: bool = False  # written in Azure's shape on every surface (the 401, as Azure's gateway does)
+    openai_wording: tuple[str, str] | None = None  # (code, message) where OpenAI words it otherwise
 
     def __str__(self) -> str:
         return f"{self.status} {self.code}: {self.message}"
@@ -66,11 +67,12 @@ class ApiError(Exception):
 def error_body(error: ApiError, surface: Surface) -> dict[str, object]:
     """The JSON body of ``error`` in the shape of ``surface``."""
     if surface is Surface.OPENAI and not error.azure_shape:
+        code, message = error.openai_wording or (error.code, error.message)
         inner: dict[str, object] = {
-            "message": error.message,
+            "message": message,
             "type": error.type,
             "param": error.param,
-            "code": error.code,
+            "code": code,
         }
     else:
         inner = {"code": error.code, "message": error.message}
@@ -200,9 +202,56 @@ def image_not_decodable(param: str) -> ApiError:
     )
 
 
-def image_url_not_accessible(param: str) -> ApiError:
-    """400 for an http(s) image URL that is not allowed or cannot be fetched."""
-    return ApiError(400, "BadRequest", IMAGE_URL_NOT_ACCESSIBLE, param=param)
+def image_url_not_accessible(param: str, url: str, why: str) -> ApiError:
+    """400 for an http(s) image URL that is not allowed or cannot be fetched, saying ``why``: Azure's
+    wording on Azure routes, OpenAI's on ``/v1``, each followed by the reason and the fix."""
+    return ApiError(
+        400,
+        "BadRequest",
+        f"{IMAGE_URL_NOT_ACCESSIBLE} {why}",
+        param=param,
+        openai_wording=("invalid_image_url", f"Error while downloading {_clip(url)}. {why}"),
+    )
+
+
+def malformed_url(param: str, url: str, why: str) -> ApiError:
+    """400 for a value that is not a well-formed http(s) URL."""
+    return ApiError(
+        400,
+        "invalid_value",
+        f"Invalid URL in '{param}': {_clip(url)!r} is not a well-formed http(s) URL ({why}). "
+        "Check the URL, or send the image as a base64 data URL.",
+        param=param,
+    )
+
+
+def too_many_fetches(slots: int) -> ApiError:
+    """429 when every image-URL download slot is busy (slow servers cannot starve other requests)."""
+    return ApiError(
+        429,
+        "429",
+        f"The local host is already downloading {slots} image URLs, its limit; retry in a second, or send "
+        "the image as a base64 data URL.",
+        type=None,
+        headers={"retry-after": "1", "retry-after-ms": "1000"},
+    )
+
+
+def bad_input(error: Exception, param: str | None = None) -> ApiError:
+    """400 for an input that a decoder or engine refused; the message (naming the input and the fix)
+    comes from the typed error of :mod:`helpers.errors`."""
+    return ApiError(400, "invalid_value", str(error), param=param)
+
+
+def invalid_unicode(param: str) -> ApiError:
+    """400 for a string holding a lone UTF-16 surrogate, which cannot be encoded as UTF-8."""
+    return ApiError(
+        400,
+        "invalid_value",
+        f"Invalid text in '{param}': it holds an unpaired UTF-16 surrogate (an escape such as \\ud800 "
+        "without its partner), which is not valid Unicode. Send the text as valid UTF-8.",
+        param=param,
+    )
 
 
 def too_many_images(count: int, limit: int) -> ApiError:
@@ -344,4 +393,8 @@ def _json_type(value: object) -> str:
 
 def _short(value: object, limit: int = 40) -> str:
     text = repr(value) if isinstance(value, str) else json.dumps(value)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _clip(text: str, limit: int = 120) -> str:
     return text if len(text) <= limit else text[:limit] + "..."

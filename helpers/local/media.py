@@ -1,26 +1,21 @@
 """Attachments of a request: images and audio decoded, checked against helpers.limits and costed.
 
-Images come as base64 data URLs or as http(s) URLs, which are fetched only from loopback or from
-hosts that LOCAL_IMAGE_URL_ALLOW lists (no redirects, bounded size), so the server cannot be
-used to reach other machines. Token costs come from :mod:`helpers.tokens`, the one implementation.
+Images come as base64 data URLs or as http(s) URLs, which :mod:`.urls` fetches only from loopback
+or from hosts that LOCAL_IMAGE_URL_ALLOW lists. Token costs come from :mod:`helpers.tokens`, the one implementation.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import fnmatch
 import io
-import ipaddress
 import re
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
-from urllib.parse import urlsplit
 
 from ..attachments import parse_data_url, sniff_mime
-from ..download import fetch
-from ..errors import DownloadError, InputError, TooLargeError, UnknownModelError
+from ..errors import InputError, UnknownModelError
 from ..limits import (
     AUDIO_FORMATS,
     AUDIO_MIME_TYPES,
@@ -33,6 +28,7 @@ from . import errors
 from .engines import digest
 from .settings import Settings
 from .speech import decode_audio
+from .urls import fetch_image
 
 
 @dataclass(frozen=True)
@@ -130,33 +126,6 @@ def _image_header(data: bytes, param: str) -> tuple[int, int, bool]:
     except Exception:  # PIL raises many kinds for broken files
         raise errors.image_not_decodable(param) from None
     return width, height, animated
-
-
-def url_allowed(url: str, allow: tuple[str, ...]) -> bool:
-    """Loopback hosts always; other hosts only when they match a LOCAL_IMAGE_URL_ALLOW pattern."""
-    host = (urlsplit(url).hostname or "").lower()
-    if not host:
-        return False
-    if host == "localhost":
-        return True
-    try:
-        if ipaddress.ip_address(host).is_loopback:
-            return True
-    except ValueError:
-        pass
-    return any(fnmatch.fnmatchcase(host, pattern.lower()) for pattern in allow)
-
-
-def fetch_image(url: str, param: str, settings: Settings) -> bytes:
-    """GET an image URL with the bounded downloader; anything but an image within the limit is 'not accessible'."""
-    if not url_allowed(url, settings.image_url_allow):
-        raise errors.image_url_not_accessible(param)
-    try:
-        return fetch(url, settings.max_image_bytes)
-    except TooLargeError:
-        raise errors.unsupported_image(param, settings.max_image_mb) from None
-    except DownloadError:
-        raise errors.image_url_not_accessible(param) from None
 
 
 def load_audio(data: Any, fmt: Any, param: str) -> Audio:

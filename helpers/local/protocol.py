@@ -8,12 +8,12 @@ writers never see an invalid request. Errors are raised as :class:`~helpers.loca
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
+import secrets
+import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
-from functools import cached_property
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..limits import API_VERSION_DATE
@@ -23,6 +23,11 @@ from .media import Audio, Image, load_audio, load_image
 from .settings import Settings
 
 Part = str | Image | Audio
+
+
+def new_request_id() -> str:
+    """A fresh request id: 32 random hex digits."""
+    return secrets.token_hex(16)
 
 
 @dataclass(frozen=True)
@@ -54,15 +59,8 @@ class ChatRequest:
     audio_tokens: int = 0
     image_tokens: int = 0
 
-    @cached_property
-    def fingerprint(self) -> str:
-        """A hash of what decides the answer: same request, same ids."""
-        parts = [self.api, self.surface.value, self.model, str(self.max_tokens), str(self.n)]
-        for message in self.messages:
-            parts.append(message.role)
-            for part in message.parts:
-                parts.append(part if isinstance(part, str) else f"{type(part).__name__}:{part.key}")
-        return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+    request_id: str = field(default_factory=new_request_id)  # unique per request, as the services'
+    created: int = field(default_factory=lambda: int(time.time()))
 
 
 # --- route-level checks ----------------------------------------------------------------------------
@@ -93,9 +91,33 @@ def load_json(body: bytes) -> dict[str, Any]:
         raise errors.invalid_json(detail) from None
     except RecursionError:
         raise errors.invalid_json("nested too deeply") from None
+    except ValueError:  # Python refuses integers of more than 4300 digits
+        raise errors.invalid_json("a number has too many digits") from None
     if not isinstance(payload, dict):
         raise errors.invalid_json("expected an object at the top level")
+    _check_unicode(payload)
     return payload
+
+
+def _check_unicode(payload: dict[str, Any]) -> None:
+    """A 400 naming the field when a key or string holds a lone surrogate (JSON allows ``"\\ud800"``,
+    UTF-8 cannot encode it, and every later step would fail on it)."""
+    stack: list[tuple[str, Any]] = [("", payload)]
+    while stack:
+        where, value = stack.pop()
+        if isinstance(value, str):
+            if not value.isascii():
+                try:
+                    value.encode("utf-8")
+                except UnicodeEncodeError:
+                    raise errors.invalid_unicode(where or "body") from None
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                path = f"{where}.{key}" if where else key
+                stack.append((path, key))
+                stack.append((path, item))
+        elif isinstance(value, list):
+            stack.extend((f"{where}[{i}]", item) for i, item in enumerate(value))
 
 
 # --- chat completions --------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """Write answers back in the shape of the route they came by: JSON bodies and SSE streams.
 
-Byte-stable by design: ids are derived from a hash of the request, ``created`` is the fixed
-:data:`CREATED`, keys keep one order, and JSON is written compactly. Chat streams are written
+Deterministic but for the ids and times: every response gets ids of its own (from the request's
+``request_id``) and the time it was made, as the services' do; everything else is the same for the
+same request (keys keep one order, JSON is written compactly), so notebook outputs can be compared. Chat streams are written
 exactly as ``data: <json>\\n\\n`` and end with ``data: [DONE]\\n\\n`` (azure-ai-inference's parser
 accepts nothing else); Responses streams are written as OpenAI writes them, an ``event:`` line
 and a ``data:`` line per event, with no ``[DONE]``.
@@ -11,8 +12,10 @@ from __future__ import annotations
 
 import json
 import math
+import uuid
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import quote
 
 from . import tokenizer
 from .errors import Surface
@@ -23,7 +26,7 @@ from .settings import MODEL_ID
 from .speech import Transcript
 from .uploads import AudioRequest
 
-#: 2025-01-01T00:00:00Z, the ``created`` of every response: fixed so that outputs are byte-stable.
+#: 2025-01-01T00:00:00Z, when the local model was made (``created`` in the model list).
 CREATED = 1735689600
 SYSTEM_FINGERPRINT = "fp_local_multimodal_1"
 _SAFE = {"filtered": False, "severity": "safe"}
@@ -76,8 +79,8 @@ def chat_usage(request: ChatRequest, answer: Answer) -> dict[str, Any]:
 
 
 def chat_id(request: ChatRequest) -> str:
-    """``chatcmpl-`` and 29 hex digits of the request hash."""
-    return "chatcmpl-" + request.fingerprint[:29]
+    """``chatcmpl-`` and 29 hex digits of the request id."""
+    return "chatcmpl-" + request.request_id[:29]
 
 
 def chat_completion(request: ChatRequest, answer: Answer) -> dict[str, Any]:
@@ -96,7 +99,7 @@ def chat_completion(request: ChatRequest, answer: Answer) -> dict[str, Any]:
     body: dict[str, Any] = {
         "id": chat_id(request),
         "object": "chat.completion",
-        "created": CREATED,
+        "created": request.created,
         "model": MODEL_ID,
         "choices": choices,
         "usage": chat_usage(request, answer),
@@ -131,7 +134,7 @@ def chat_stream(request: ChatRequest, answer: Answer) -> Iterator[bytes]:
             {
                 "id": chat_id(request),
                 "object": "chat.completion.chunk",
-                "created": CREATED,
+                "created": request.created,
                 "model": MODEL_ID,
                 "system_fingerprint": SYSTEM_FINGERPRINT,
                 "choices": [choice],
@@ -149,7 +152,7 @@ def chat_stream(request: ChatRequest, answer: Answer) -> Iterator[bytes]:
             {
                 "id": chat_id(request),
                 "object": "chat.completion.chunk",
-                "created": CREATED,
+                "created": request.created,
                 "model": MODEL_ID,
                 "system_fingerprint": SYSTEM_FINGERPRINT,
                 "choices": [],
@@ -163,7 +166,7 @@ def chat_stream(request: ChatRequest, answer: Answer) -> Iterator[bytes]:
 
 
 def _response_ids(request: ChatRequest) -> tuple[str, str]:
-    return "resp_" + request.fingerprint[:48], "msg_" + request.fingerprint[16:64]
+    return "resp_" + request.request_id, "msg_" + request.request_id[::-1]
 
 
 def _output_text(answer: Answer) -> dict[str, Any]:
@@ -201,7 +204,7 @@ def response_object(request: ChatRequest, answer: Answer | None) -> dict[str, An
     return {
         "id": _response_ids(request)[0],
         "object": "response",
-        "created_at": CREATED,
+        "created_at": request.created,
         "status": status,
         "error": None,
         "incomplete_details": incomplete,
@@ -322,10 +325,19 @@ def model_info() -> dict[str, Any]:
     return {"model_name": MODEL_ID, "model_type": "chat_completion", "model_provider_name": "Local"}
 
 
-def surface_headers(surface: Surface, model: str, request_hash: str) -> dict[str, str]:
-    """Headers every answer carries: a request id, and the deployment name on Azure routes."""
-    headers = {"x-request-id": request_hash[:32]}
+def request_headers(surface: Surface, request_id: str) -> dict[str, str]:
+    """The request id every answer carries, errors included (``x-request-id``, which the openai SDK
+    reads as ``request_id``; Azure also sends ``apim-request-id``, a GUID)."""
+    headers = {"x-request-id": f"req_{request_id}"}
     if surface.is_azure:
-        headers["apim-request-id"] = request_hash[:32]
-        headers["x-ms-deployment-name"] = model
+        headers["apim-request-id"] = str(uuid.UUID(hex=request_id))
+    return headers
+
+
+def surface_headers(surface: Surface, model: str, request_id: str) -> dict[str, str]:
+    """Headers of an answer: the request id, and the deployment name on Azure routes (percent-encoded
+    where it is not printable ASCII, since header values cannot carry other characters)."""
+    headers = request_headers(surface, request_id)
+    if surface.is_azure:
+        headers["x-ms-deployment-name"] = quote(model, safe=" !#$&'()*+,-./:;=?@[]^_`{|}~")
     return headers

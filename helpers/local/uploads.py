@@ -7,17 +7,14 @@ format, the language and the prompt.
 
 from __future__ import annotations
 
-import hashlib
-from dataclasses import dataclass
-from functools import cached_property
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..attachments import sniff_mime
 from ..limits import MB
 from . import errors
-from .engines import digest
 from .errors import Surface
-from .protocol import check_model
+from .protocol import check_model, new_request_id
 from .settings import Settings
 from .speech import decode_audio
 
@@ -50,20 +47,7 @@ class AudioRequest:
     language: str | None = None
     prompt: str | None = None
 
-    @cached_property
-    def fingerprint(self) -> str:
-        """A hash of what decides the answer."""
-        text = "\x1f".join(
-            [
-                self.task,
-                self.model,
-                digest(self.data),
-                self.response_format,
-                self.prompt or "",
-                self.language or "",
-            ]
-        )
-        return hashlib.sha256(text.encode()).hexdigest()
+    request_id: str = field(default_factory=new_request_id)
 
 
 def parse_audio_upload(

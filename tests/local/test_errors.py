@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import ipaddress
 import json
 import random
 from collections.abc import Iterator
@@ -17,8 +18,8 @@ from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from PIL import Image
 
 from helpers.local.errors import UNSUPPORTED_IMAGE_MESSAGE
-from helpers.local.media import url_allowed
 from helpers.local.model import HELP
+from helpers.local.urls import refusal
 
 from .conftest import API_VERSION, b64, data_url, image_bytes
 
@@ -247,33 +248,72 @@ def test_bad_detail(raw: httpx.Client) -> None:
     )
 
 
-def test_image_url_off_loopback_is_not_accessible(raw: httpx.Client) -> None:
-    response = raw.post("/v1/chat/completions", json=chat_with(image_part("https://example.com/cat.png")))
+OFF_LOOPBACK = (
+    "The local host fetches image URLs only from loopback (localhost, 127.0.0.1, ::1) and from hosts "
+    "that LOCAL_IMAGE_URL_ALLOW lists; 10.0.0.1 is neither. Send the image as a base64 data URL, or add "
+    "the host to LOCAL_IMAGE_URL_ALLOW."
+)
+
+
+def test_image_url_off_loopback_says_why_in_each_surface_wording(raw: httpx.Client) -> None:
+    body = chat_with(image_part("http://10.0.0.1/cat.png"))
+    response = raw.post("/v1/chat/completions", json=body)
     assert openai_error(response) == (
         400,
         {
             "error": {
-                "message": "The provided image url is not accessible.",
+                "message": f"Error while downloading http://10.0.0.1/cat.png. {OFF_LOOPBACK}",
                 "type": "invalid_request_error",
                 "param": IMAGE_PARAM,
-                "code": "BadRequest",
+                "code": "invalid_image_url",
             }
         },
     )
-    missing = raw.post("/v1/chat/completions", json=chat_with(image_part("http://127.0.0.1:9/none.png")))
-    assert missing.json()["error"]["message"] == "The provided image url is not accessible."
+    azure = raw.post("/openai/v1/chat/completions", json=body)
+    assert azure.json()["error"] == {
+        "code": "BadRequest",
+        "message": f"The provided image url is not accessible. {OFF_LOOPBACK}",
+        "param": IMAGE_PARAM,
+        "type": "invalid_request_error",
+    }
+    missing = raw.post(
+        "/openai/v1/chat/completions", json=chat_with(image_part("http://127.0.0.1:9/none.png"))
+    )
+    assert missing.json()["error"]["message"] == (
+        "The provided image url is not accessible. It could not be reached; check that the server is running."
+    )
 
 
-def test_url_allow_list() -> None:
-    assert url_allowed("http://127.0.0.1:8000/a.png", ())
-    assert url_allowed("http://127.8.9.10/a.png", ())
-    assert url_allowed("http://localhost/a.png", ())
-    assert url_allowed("http://[::1]:80/a.png", ())
-    assert not url_allowed("http://10.0.0.1/a.png", ())
-    assert not url_allowed("http://169.254.169.254/latest/meta-data", ())
-    assert not url_allowed("https://upload.wikimedia.org/a.png", ())
-    assert url_allowed("https://upload.wikimedia.org/a.png", ("*.wikimedia.org",))
-    assert not url_allowed("https://wikimedia.org.evil.com/a.png", ("*.wikimedia.org",))
+@pytest.mark.parametrize(
+    ("url", "why"),
+    [
+        ("http://a\t@127.0.0.1/", "it holds spaces or control characters"),
+        ("http://[::1/png", "Invalid IPv6 URL"),
+        ("http://127.0.0.1:99999/a.png", "Port out of range 0-65535"),
+    ],
+)
+def test_malformed_image_urls_are_400(raw: httpx.Client, url: str, why: str) -> None:
+    response = raw.post("/v1/chat/completions", json=chat_with(image_part(url)))
+    assert response.status_code == 400
+    assert response.json()["error"]["message"].startswith(f"Invalid URL in '{IMAGE_PARAM}': ")
+    assert f"({why})" in response.json()["error"]["message"]
+
+
+def test_url_allow_list_decides_on_names_and_resolved_addresses() -> None:
+    ip = ipaddress.ip_address
+    assert refusal("127.0.0.1", [ip("127.0.0.1")], ()) is None
+    assert refusal("localhost", [ip("127.0.0.1"), ip("::1")], ()) is None
+    assert refusal("myname.test", [ip("127.0.1.1")], ()) is None  # a name that points at this machine
+    assert refusal("10.0.0.1", [ip("10.0.0.1")], ()) == OFF_LOOPBACK
+    assert refusal("10.0.0.1", [ip("10.0.0.1")], ("10.0.0.0/8",)) is None
+    assert refusal("169.254.169.254", [ip("169.254.169.254")], ("*.wikimedia.org",)) is not None
+    assert refusal("upload.wikimedia.org", [ip("198.35.26.112")], ("*.wikimedia.org",)) is None
+    assert refusal("wikimedia.org.evil.com", [ip("198.35.26.112")], ("*.wikimedia.org",)) is not None
+    assert refusal("cdn.wikimedia.org", [ip("10.1.2.3")], ("*.wikimedia.org",)) == (
+        "cdn.wikimedia.org is allowed by LOCAL_IMAGE_URL_ALLOW but resolves to the internal address 10.1.2.3; "
+        "add that network to LOCAL_IMAGE_URL_ALLOW (for example 10.0.0.0/8) if it is meant."
+    )
+    assert refusal("nowhere.invalid", [], ()) == "The host nowhere.invalid does not resolve to an address."
 
 
 def test_audio_format_and_data(raw: httpx.Client, hello_wav_bytes: bytes) -> None:

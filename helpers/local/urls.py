@@ -1,0 +1,111 @@
+"""Image URLs the local host may fetch: loopback always, other hosts only when LOCAL_IMAGE_URL_ALLOW lists them.
+
+A URL's host is resolved before anything is fetched, and the decision is made on the addresses as
+well as the name, so a name that points at this machine counts as loopback and an allowed name that
+resolves to a private, link-local or reserved address is refused (unless an allow-list entry names
+that network, e.g. ``10.0.0.0/8``). Allow-list entries are host-name patterns (``*.example.org``,
+fnmatch) or IP networks. Fetches use the one bounded downloader of :mod:`helpers.download` (an
+overall deadline, a byte cap, no redirects) and at most :data:`FETCH_SLOTS` run at once, so slow
+servers cannot take the worker threads that answer other requests.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import ipaddress
+import socket
+import threading
+from urllib.parse import urlsplit
+
+from ..download import DEADLINE, fetch
+from ..errors import DownloadError, TooLargeError
+from . import errors
+from .settings import Settings
+
+#: Image URLs downloaded at once, at most; another request that needs one is answered 429.
+FETCH_SLOTS = 4
+_slots = threading.BoundedSemaphore(FETCH_SLOTS)
+IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+def check_url(url: str, param: str) -> str:
+    """The lower-case host of a well-formed http(s) URL; a 400 naming ``param`` otherwise."""
+    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in url):
+        raise errors.malformed_url(param, url, "it holds spaces or control characters")
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError as exc:
+        raise errors.malformed_url(param, url, str(exc)) from None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise errors.malformed_url(param, url, "it needs http:// or https:// and a host")
+    return parts.hostname.lower()
+
+
+def resolve(host: str) -> list[IpAddress]:
+    """The addresses of ``host`` (an IP literal is its own address); empty when it does not resolve."""
+    try:
+        return [ipaddress.ip_address(host)]
+    except ValueError:
+        pass
+    try:
+        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError):
+        return []
+    return [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
+
+
+def refusal(host: str, addresses: list[IpAddress], allow: tuple[str, ...]) -> str | None:
+    """Why the host may not be fetched, or None when it may."""
+    if not addresses:
+        return f"The host {host} does not resolve to an address."
+    if all(address.is_loopback for address in addresses):
+        return None
+    networks, names = [], []
+    for pattern in allow:
+        try:
+            networks.append(ipaddress.ip_network(pattern, strict=False))
+        except ValueError:
+            names.append(pattern.lower())
+    listed = [a for a in addresses if any(a in network for network in networks)]
+    if len(listed) == len(addresses):
+        return None
+    if not any(fnmatch.fnmatchcase(host, name) for name in names):
+        return (
+            f"The local host fetches image URLs only from loopback (localhost, 127.0.0.1, ::1) and from "
+            f"hosts that LOCAL_IMAGE_URL_ALLOW lists; {host} is neither. Send the image as a base64 data "
+            "URL, or add the host to LOCAL_IMAGE_URL_ALLOW."
+        )
+    internal = [a for a in addresses if a not in listed and not a.is_global]
+    if internal:
+        return (
+            f"{host} is allowed by LOCAL_IMAGE_URL_ALLOW but resolves to the internal address {internal[0]}; "
+            "add that network to LOCAL_IMAGE_URL_ALLOW (for example 10.0.0.0/8) if it is meant."
+        )
+    return None
+
+
+def fetch_image(url: str, param: str, settings: Settings) -> bytes:
+    """GET an allowed image URL with the bounded downloader; every refusal says why, as a 400."""
+    host = check_url(url, param)
+    why = refusal(host, resolve(host), settings.image_url_allow)
+    if why is not None:
+        raise errors.image_url_not_accessible(param, url, why)
+    if not _slots.acquire(blocking=False):
+        raise errors.too_many_fetches(FETCH_SLOTS)
+    try:
+        return fetch(url, settings.max_image_bytes, DEADLINE)
+    except TooLargeError:
+        raise errors.unsupported_image(param, settings.max_image_mb) from None
+    except DownloadError as exc:
+        raise errors.image_url_not_accessible(param, url, _reason(exc)) from None
+    finally:
+        _slots.release()
+
+
+def _reason(error: DownloadError) -> str:
+    return {
+        "redirect": "It answered with a redirect, which is not followed; send the final URL.",
+        "status": "It did not answer 200 OK; check the URL.",
+        "deadline": f"It did not send the whole image within {DEADLINE:g} seconds.",
+    }.get(error.reason, "It could not be reached; check that the server is running.")
