@@ -6,7 +6,12 @@
   Over a limit: 429 with ``retry-after`` (whole seconds, for azure-core), ``retry-after-ms``
   (for openai) and ``x-ratelimit-remaining-requests``/``-tokens``; every answer carries the
   remaining counts when a limit is set.
-* :class:`FaultInjector`: every Nth API request fails with 429, 500 or 503.
+* :class:`FaultInjector`: every Nth *new* API request fails with 429, 500 or 503, and a client's
+  retry of a request is never failed, so the SDKs' own retries recover every injected fault.
+  A retry is known by its headers: the openai SDK sends ``x-stainless-retry-count`` (0 on the
+  first attempt, 1, 2... on its retries); azure-core sends the same ``x-ms-client-request-id`` on
+  every attempt of one call (its RequestIdPolicy runs before its RetryPolicy). A request with
+  neither header (plain HTTP) is new every time.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable, Mapping
 
 from . import errors
@@ -79,24 +84,56 @@ class RateLimiter:
 
 
 class FaultInjector:
-    """Fails every Nth request on purpose (LOCAL_FAULT_EVERY / LOCAL_FAULT_STATUS)."""
+    """Fails every Nth new request on purpose (LOCAL_FAULT_EVERY / LOCAL_FAULT_STATUS); retries pass.
+
+    ``count`` is the number of new requests seen. The ``x-ms-client-request-id`` values of the
+    last :attr:`MEMORY` new requests are remembered, so a retry of one is known even when other
+    clients' requests came in between.
+    """
+
+    RETRY_COUNT = "x-stainless-retry-count"
+    REQUEST_ID = "x-ms-client-request-id"
+    MEMORY = 10_000
 
     def __init__(self, settings: Settings) -> None:
         self.every = settings.fault_every
         self.status = settings.fault_status
         self.retry_after_ms = settings.fault_retry_after_ms
         self.count = 0
+        self._seen: OrderedDict[str, None] = OrderedDict()  # request ids, oldest first
         self._lock = threading.Lock()
 
     def check(self, headers: Mapping[str, str] | None = None) -> None:
-        """Count a request; raise the injected error when it is the Nth."""
+        """Count a new request and raise the injected error when it is the Nth; let a retry through.
+
+        ``headers`` are the request's (case-insensitive, as Starlette's; lower-case keys otherwise).
+        """
         if self.every is None:
             return
+        headers = headers or {}
         with self._lock:
+            if self._is_retry(headers):
+                return
             self.count += 1
             fail = self.count % self.every == 0
         if fail:
             raise errors.injected_fault(self.status, self.every, self.retry_after_ms)
+
+    def _is_retry(self, headers: Mapping[str, str]) -> bool:
+        """True for a retry; remembers the request id of a new request (call under the lock)."""
+        attempt = headers.get(self.RETRY_COUNT)
+        if attempt is not None:  # the openai SDK: the attempt number says it all
+            return attempt.strip().isdigit() and int(attempt) > 0
+        request_id = headers.get(self.REQUEST_ID)
+        if not request_id:
+            return False
+        if request_id in self._seen:
+            self._seen.move_to_end(request_id)
+            return True
+        self._seen[request_id] = None
+        if len(self._seen) > self.MEMORY:
+            self._seen.popitem(last=False)
+        return False
 
 
 def _ms(seconds: float) -> int:
