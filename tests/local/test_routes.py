@@ -389,3 +389,50 @@ def test_image_tokens_use_the_request_model_when_known(oai: openai.OpenAI) -> No
     assert image_cost("gpt-4.1-mini") == 7  # 2 x 2 patches x 1.62, rounded up
     assert image_cost("gpt-4o-mini-2024-07-18") == 2833 + 5667
     assert image_cost("my-deployment") == 85 + 170  # unknown name: gpt-4o's formula
+
+
+def test_verbose_json_has_the_decoder_measures_and_word_times(
+    raw: httpx.Client, hello_wav_bytes: bytes
+) -> None:
+    response = raw.post(
+        "/v1/audio/transcriptions",
+        files={"file": ("hello.wav", hello_wav_bytes, "audio/wav")},
+        data={"model": "whisper-1", "response_format": "verbose_json", "timestamp_granularities[]": "word"},
+    )
+    body = response.json()
+    assert (body["duration"], body["text"]) == (1.36, "Hello, how are you?")
+    [segment] = body["segments"]
+    assert set(segment) == {
+        "id", "seek", "start", "end", "text", "tokens", "temperature", "avg_logprob", "compression_ratio",
+        "no_speech_prob",
+    }  # fmt: skip
+    assert segment["end"] <= body["duration"] and segment["avg_logprob"] < 0 and segment["tokens"]
+    assert [w["word"] for w in body["words"]] == ["Hello,", "how", "are", "you?"]
+    assert all(0 <= w["start"] <= w["end"] <= body["duration"] for w in body["words"])
+
+
+def test_audio_routes_say_what_is_wrong_with_the_upload(raw: httpx.Client, hello_wav_bytes: bytes) -> None:
+    as_json = raw.post("/v1/audio/transcriptions", json={"model": "whisper-1"})
+    assert (as_json.status_code, as_json.json()["error"]["message"]) == (
+        400,
+        "The audio endpoints take a multipart/form-data body, not application/json: send the clip as a "
+        "'file' part with a 'model' field (the SDKs' audio.transcriptions.create does).",
+    )
+    header_only = raw.post(
+        "/v1/audio/transcriptions",
+        files={"file": ("empty.wav", hello_wav_bytes[:44], "audio/wav")},
+        data={"model": "whisper-1"},
+    )
+    assert (header_only.status_code, header_only.json()["error"]["message"]) == (
+        400,
+        "'empty.wav' (audio/wav) holds no sound (0 seconds of audio); record or export a clip with speech in it.",
+    )
+    words_as_text = raw.post(
+        "/v1/audio/transcriptions",
+        files={"file": ("hello.wav", hello_wav_bytes, "audio/wav")},
+        data={"model": "whisper-1", "timestamp_granularities[]": "word"},
+    )
+    assert words_as_text.json()["error"]["message"] == (
+        "Invalid value for 'timestamp_granularities': timestamps come only with response_format "
+        "'verbose_json'; ask for that format."
+    )
