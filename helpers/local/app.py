@@ -104,14 +104,26 @@ class Core:
     # --- the APIs ----------------------------------------------------------------------------
 
     async def chat(
-        self, request: Request, surface: Surface, api: str, deployment: str | None = None
+        self,
+        request: Request,
+        surface: Surface,
+        api: str,
+        deployment: str | None = None,
+        single_model: bool = False,
     ) -> Response:
-        """Chat Completions or Responses, on any surface."""
+        """Chat Completions or Responses, on any surface.
+
+        A single-model endpoint (a serverless or managed-compute Azure AI Inference deployment) needs no
+        ``model``: it answers as the deployment its ``azureml-model-deployment`` header names, else as
+        the local model.
+        """
 
         async def work(request_id: str) -> Response:
             await self.gate(request, surface)
             body = await request.body()
             header_model = request.headers.get("x-ms-model-mesh-model-name")
+            if single_model:
+                header_model = request.headers.get("azureml-model-deployment") or header_model or MODEL_ID
             return await run_in_threadpool(
                 self._chat_sync, body, surface, api, deployment, header_model, request_id
             )
@@ -261,12 +273,12 @@ def _surface_of(path: str) -> Surface:
         return Surface.AZURE_V1
     if path.startswith("/openai"):
         return Surface.AZURE
-    if path.startswith("/models"):
+    if path.startswith(("/models", "/api/models")) or path in ("/chat/completions", "/info"):
         return Surface.INFERENCE
     return Surface.OPENAI
 
 
-Kind = Literal["chat", "responses", "transcribe", "translate", "models", "model", "info"]
+Kind = Literal["chat", "single_chat", "responses", "transcribe", "translate", "models", "model", "info"]
 
 # Every API route, one row each: (HTTP method, path, surface, handler kind). A new surface is new rows.
 ROUTES: tuple[tuple[str, str, Surface, Kind], ...] = (
@@ -287,9 +299,14 @@ ROUTES: tuple[tuple[str, str, Surface, Kind], ...] = (
     ("POST", "/openai/v1/audio/transcriptions", Surface.AZURE_V1, "transcribe"),
     ("POST", "/openai/v1/audio/translations", Surface.AZURE_V1, "translate"),
     ("GET", "/openai/v1/models", Surface.AZURE_V1, "models"),
-    # Azure AI Inference
+    # Azure AI Inference: Foundry Models (the model in the body), also under /api/models as the Foundry
+    # how-to writes it, and a single-model endpoint at the root (no model needed)
     ("POST", "/models/chat/completions", Surface.INFERENCE, "chat"),
     ("GET", "/models/info", Surface.INFERENCE, "info"),
+    ("POST", "/api/models/chat/completions", Surface.INFERENCE, "chat"),
+    ("GET", "/api/models/info", Surface.INFERENCE, "info"),
+    ("POST", "/chat/completions", Surface.INFERENCE, "single_chat"),
+    ("GET", "/info", Surface.INFERENCE, "info"),
 )
 
 Handler = Callable[[Core, Request, Surface], Awaitable[Response]]
@@ -297,6 +314,7 @@ Handler = Callable[[Core, Request, Surface], Awaitable[Response]]
 # How each kind calls the core; the path parameters (deployment, model) come from the matched path.
 HANDLERS: dict[Kind, Handler] = {
     "chat": lambda core, r, s: core.chat(r, s, "chat", r.path_params.get("deployment")),
+    "single_chat": lambda core, r, s: core.chat(r, s, "chat", single_model=True),
     "responses": lambda core, r, s: core.chat(r, s, "responses", r.path_params.get("deployment")),
     "transcribe": lambda core, r, s: core.audio(r, s, "transcribe", r.path_params.get("deployment")),
     "translate": lambda core, r, s: core.audio(r, s, "translate", r.path_params.get("deployment")),

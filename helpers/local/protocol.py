@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..limits import API_VERSION_DATE
-from . import errors, tokenizer
+from . import errors, features, tokenizer
 from .errors import ApiError, Surface
 from .media import Audio, Image, load_audio, load_image
 from .settings import Settings
@@ -58,6 +58,7 @@ class ChatRequest:
     prompt_tokens: int = 0
     audio_tokens: int = 0
     image_tokens: int = 0
+    echo: dict[str, Any] = field(default_factory=dict)  # Responses fields its response repeats
 
     request_id: str = field(default_factory=new_request_id)  # unique per request, as the services'
     created: int = field(default_factory=lambda: int(time.time()))
@@ -133,6 +134,7 @@ def parse_chat(
     """A Chat Completions body (any surface) as a ChatRequest; ``deployment`` comes from the path."""
     model = _model_of(payload, surface, deployment, header_model)
     check_model(model, surface, settings)
+    features.check_chat_options(payload)
     raw_messages = payload.get("messages")
     if raw_messages is None:
         raise errors.missing_parameter("messages")
@@ -231,6 +233,7 @@ def parse_responses(payload: dict[str, Any], surface: Surface, settings: Setting
     """A Responses API body as a ChatRequest (``instructions`` becomes a system message)."""
     model = _model_of(payload, surface, None, None)
     check_model(model, surface, settings)
+    echo = features.responses_echo(payload)
     raw = payload.get("input")
     if raw is None:
         raise errors.missing_parameter("input")
@@ -255,11 +258,18 @@ def parse_responses(payload: dict[str, Any], surface: Surface, settings: Setting
             "input", raw, why="no user message; send at least one message with role 'user'."
         )
     max_tokens = _positive_int(payload, "max_output_tokens")
-    return _costed(
-        ChatRequest(
-            "responses", surface, model, tuple(messages), _bool(payload, "stream"), False, max_tokens, 1
-        )
+    request = ChatRequest(
+        "responses",
+        surface,
+        model,
+        tuple(messages),
+        _bool(payload, "stream"),
+        False,
+        max_tokens,
+        1,
+        echo=echo,
     )
+    return _costed(request)
 
 
 def _responses_item(item: Any, where: str, model: str, settings: Settings) -> Message | None:

@@ -191,7 +191,6 @@ def response_object(request: ChatRequest, answer: Answer | None) -> dict[str, An
         status, incomplete = "incomplete", {"reason": "max_output_tokens"}
     else:
         status, incomplete = "completed", None
-    instructions = next((m.text for m in request.messages if m.role == "system"), None)
     usage = None
     if answer is not None:
         usage = {
@@ -201,6 +200,7 @@ def response_object(request: ChatRequest, answer: Answer | None) -> dict[str, An
             "output_tokens_details": {"reasoning_tokens": 0},
             "total_tokens": request.prompt_tokens + answer.completion_tokens,
         }
+    echo = request.echo
     return {
         "id": _response_ids(request)[0],
         "object": "response",
@@ -208,23 +208,23 @@ def response_object(request: ChatRequest, answer: Answer | None) -> dict[str, An
         "status": status,
         "error": None,
         "incomplete_details": incomplete,
-        "instructions": instructions,
+        "instructions": echo.get("instructions"),
         "max_output_tokens": request.max_tokens,
         "model": MODEL_ID,
         "output": [_message_item(request, answer)] if answer is not None else [],
-        "parallel_tool_calls": True,
-        "previous_response_id": None,
-        "reasoning": {"effort": None, "summary": None},
-        "store": False,
-        "temperature": 1.0,
-        "text": {"format": {"type": "text"}},
-        "tool_choice": "auto",
-        "tools": [],
-        "top_p": 1.0,
-        "truncation": "disabled",
+        "parallel_tool_calls": echo.get("parallel_tool_calls", True),
+        "previous_response_id": echo.get("previous_response_id"),
+        "reasoning": echo.get("reasoning", {"effort": None, "summary": None}),
+        "store": echo.get("store", True),
+        "temperature": echo.get("temperature", 1.0),
+        "text": echo.get("text", {"format": {"type": "text"}}),
+        "tool_choice": echo.get("tool_choice", "auto"),
+        "tools": echo.get("tools", []),
+        "top_p": echo.get("top_p", 1.0),
+        "truncation": echo.get("truncation", "disabled"),
         "usage": usage,
-        "user": None,
-        "metadata": {},
+        "user": echo.get("user"),
+        "metadata": echo.get("metadata", {}),
     }
 
 

@@ -436,3 +436,56 @@ def test_audio_routes_say_what_is_wrong_with_the_upload(raw: httpx.Client, hello
         "Invalid value for 'timestamp_granularities': timestamps come only with response_format "
         "'verbose_json'; ask for that format."
     )
+
+
+def test_single_model_inference_endpoints_need_no_model(server) -> None:
+    root = ChatCompletionsClient(endpoint=server.url, credential=AzureKeyCredential("k"))
+    assert root.get_model_info().model_name == "local-multimodal"
+    reply = root.complete(messages=[UserMessage("Hello there")])
+    assert reply.choices[0].message.content == HELP
+    api = ChatCompletionsClient(endpoint=f"{server.url}/api/models", credential=AzureKeyCredential("k"))
+    assert api.complete(messages=[UserMessage("Hello there")], model="m").choices[0].message.content == HELP
+    assert api.get_model_info().model_type == "chat_completion"
+    raw = httpx.post(
+        f"{server.url}/chat/completions",
+        json={"messages": HI},
+        headers={"azureml-model-deployment": "my-deployment"},
+    )
+    assert raw.headers["x-ms-deployment-name"] == "my-deployment"
+    missing = httpx.post(f"{server.url}/models/chat/completions", json={"messages": HI})
+    assert missing.json()["error"]["code"] == "no_model_name"
+
+
+def test_tools_auto_or_none_answer_in_text_and_forced_calls_are_refused(oai: openai.OpenAI) -> None:
+    tools = [{"type": "function", "function": {"name": "get_total", "parameters": {"type": "object"}}}]
+    for choice in ("auto", "none"):
+        reply = oai.chat.completions.create(model="m", messages=HI, tools=tools, tool_choice=choice)
+        assert (reply.choices[0].message.content, reply.choices[0].message.tool_calls) == (HELP, None)
+    for choice in ("required", {"type": "function", "function": {"name": "get_total"}}):
+        with pytest.raises(openai.BadRequestError) as caught:
+            oai.chat.completions.create(model="m", messages=HI, tools=tools, tool_choice=choice)
+        assert caught.value.body["code"] == "unsupported_parameter"
+        assert caught.value.body["param"] == "tool_choice"
+        assert caught.value.body["message"].startswith(
+            "Unsupported parameter: 'tool_choice'. The local model cannot call tools"
+        )
+    with pytest.raises(openai.BadRequestError, match="Unsupported parameter: 'logprobs'"):
+        oai.chat.completions.create(model="m", messages=HI, logprobs=True)
+
+
+def test_responses_repeat_the_request_options(oai: openai.OpenAI) -> None:
+    options = {"temperature": 0.2, "top_p": 0.5, "metadata": {"lesson": "1"}, "store": False, "user": "u1"}
+    reply = oai.responses.create(model="m", input="Hello there", instructions="Be brief.", **options)
+    assert (reply.temperature, reply.top_p, reply.metadata, reply.store, reply.user) == (
+        0.2, 0.5, {"lesson": "1"}, False, "u1",
+    )  # fmt: skip
+    assert reply.instructions == "Be brief."
+    events = list(oai.responses.create(model="m", input="Hello there", stream=True, **options))
+    assert events[0].response.temperature == 0.2 and events[-1].response.metadata == {"lesson": "1"}
+    default = oai.responses.create(model="m", input="Hello there")
+    assert (default.temperature, default.top_p, default.metadata, default.text.format.type) == (
+        1.0,
+        1.0,
+        {},
+        "text",
+    )
