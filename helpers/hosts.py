@@ -170,15 +170,26 @@ def _key_credential(key: str) -> Any:
 
 
 def _local(v: dict[str, Any]) -> Host:
+    """The local host: LOCAL_ENDPOINT (SettingsError when nothing answers there), else the one this
+    process runs (:func:`helpers.local.server.ensure_started`, restarted when it has stopped). The key
+    is LOCAL_API_KEY or the first line of the file LOCAL_API_KEY_FILE names (as ``serve`` reads it)."""
     import openai
 
-    root = v["LOCAL_ENDPOINT"]
-    if not root:
+    key = v["LOCAL_API_KEY"]
+    if os.environ.get("LOCAL_API_KEY_FILE", "").strip():
+        from helpers.local.settings import api_key_from_env
+
+        key = api_key_from_env()  # SettingsError when both are set or the file is unusable
+    if v["LOCAL_ENDPOINT"]:
+        from helpers.local.server import check_endpoint  # GET /health, 1 s at most
+
+        root = v["LOCAL_ENDPOINT"].rstrip("/").removesuffix("/v1")
+        check_endpoint(root)
+    else:
         from helpers.local.server import ensure_started  # starts the local host in this process
 
-        root = ensure_started(api_key=v["LOCAL_API_KEY"])
-    root = root.rstrip("/").removesuffix("/v1")
-    key, model = v["LOCAL_API_KEY"] or "local", v["LOCAL_MODEL"]
+        root = ensure_started(api_key=key)
+    key, model = key or "local", v["LOCAL_MODEL"]
     client = openai.OpenAI(base_url=f"{root}/v1", api_key=key)
     make = _lazy(f"{root}/models", model, credential=_key_credential(key))
     return Host("local", model, DEFAULT_TOKEN_MODEL, root, client, model, make)

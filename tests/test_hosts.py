@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
 import threading
 import time
 import types
+import warnings
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -187,6 +189,74 @@ def test_local_starts_the_server_with_the_key(server, monkeypatch):
     assert (host.endpoint, host.model) == (server.url, "other-model")
     assert chat(host, server).headers["authorization"] == f"Bearer {SECRET}"
     assert_no_secret(host)
+
+
+def test_local_reads_the_key_file(server, monkeypatch, tmp_path):
+    key_file = tmp_path / "local.key"
+    key_file.write_text(SECRET + "\n")
+    monkeypatch.setenv("LOCAL_API_KEY_FILE", str(key_file))
+    monkeypatch.setenv("LOCAL_ENDPOINT", server.url)
+    host = connect("local")
+    assert chat(host, server).headers["authorization"] == f"Bearer {SECRET}"
+    assert infer(host, server).headers["api-key"] == SECRET
+    assert_no_secret(host)
+    monkeypatch.setenv("LOCAL_API_KEY", "other-key")
+    with pytest.raises(SettingsError) as caught:
+        connect("local")
+    assert str(caught.value) == (
+        "LOCAL_API_KEY and LOCAL_API_KEY_FILE are both set; keep one of them (the key itself, or the path "
+        "of a file whose first line is the key)."
+    )
+
+
+def test_local_endpoint_where_nothing_answers(monkeypatch):
+    with socket.socket() as sock:  # a loopback port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    root = f"http://127.0.0.1:{port}"
+    monkeypatch.setenv("LOCAL_ENDPOINT", root + "/v1")
+    monkeypatch.setenv("LOCAL_API_KEY", SECRET)
+    with pytest.raises(SettingsError) as caught:
+        connect("local")
+    assert str(caught.value) == (
+        f"Nothing answers at LOCAL_ENDPOINT={root} (GET {root}/health: connection refused). Start the local "
+        f"host there with `python -m helpers serve --port {port}` in a terminal, or unset LOCAL_ENDPOINT to "
+        "have connect() start one in this process."
+    )
+    assert SECRET not in str(caught.value)
+    monkeypatch.setenv("LOCAL_ENDPOINT", f"127.0.0.1:{port}")
+    with pytest.raises(SettingsError) as caught:
+        connect("local")
+    assert str(caught.value) == (
+        f"LOCAL_ENDPOINT='127.0.0.1:{port}' is not a URL like http://127.0.0.1:8000; fix it in .env, "
+        "or unset LOCAL_ENDPOINT to have connect() start a local host in this process."
+    )
+
+
+def test_local_starts_a_new_server_when_the_old_one_stopped():
+    from helpers.local import server as local_server
+    from helpers.local.model import HELP
+
+    first = connect("local")
+    running = local_server._running
+    assert running is not None and first.endpoint == running.url
+    running.stop()
+    with pytest.warns(RuntimeWarning) as caught:
+        second = connect("local")
+    assert second.endpoint == local_server._running.url
+    assert [str(w.message) for w in caught if w.category is RuntimeWarning] == [
+        f"The local host at {first.endpoint} had stopped; started a new one at {second.endpoint}. "
+        "Clients made for the old URL cannot reach it: call connect() again to get new ones."
+    ]
+    assert local_server._running is not running
+    hello = [{"role": "user", "content": "Hello there"}]
+    assert (
+        second.client.chat.completions.create(model=second.model, messages=hello).choices[0].message.content
+        == HELP
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert connect("local").endpoint == second.endpoint
 
 
 def test_importing_hosts_does_not_import_local():

@@ -1,10 +1,15 @@
 """Run the local host: in a background thread on a free loopback port, or in the foreground.
 
 * :func:`ensure_started` starts it once per process (what ``connect()`` with API_HOST=local
-  uses) and returns its root URL. Clients use ``f"{root}/v1"`` (openai.OpenAI),
-  ``azure_endpoint=root`` (openai.AzureOpenAI) and ``f"{root}/models"`` (azure-ai-inference).
-* :func:`serve_cli` is ``python -m helpers serve [--host 127.0.0.1] [--port 8000] [--api-key K] ...``;
-  every flag is listed with its LOCAL_* variable in :mod:`helpers.local.settings`.
+  uses) and returns its root URL; when that server has stopped, the next call starts a new one
+  and warns. Clients use ``f"{root}/v1"`` (openai.OpenAI), ``azure_endpoint=root``
+  (openai.AzureOpenAI) and ``f"{root}/models"`` (azure-ai-inference).
+* :func:`check_endpoint` is what ``connect()`` does with LOCAL_ENDPOINT: a SettingsError when
+  nothing answers there.
+* :func:`serve_cli` is ``python -m helpers serve [--host 127.0.0.1] [--port 8000] [--api-key-file PATH]
+  ...``; every flag is listed with its LOCAL_* variable in :mod:`helpers.local.settings`. The key
+  comes from LOCAL_API_KEY or a file, never from argv; a non-loopback ``--host`` needs a key or
+  ``--allow-public``.
 """
 
 from __future__ import annotations
@@ -16,6 +21,8 @@ import socket
 import sys
 import threading
 import time
+import urllib.parse
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
@@ -23,6 +30,8 @@ from ..errors import SettingsError
 from .settings import MODEL_ID, Settings, add_arguments
 
 STARTUP_TIMEOUT = 60.0
+#: Seconds ``GET /health`` may take before a server counts as not answering.
+HEALTH_TIMEOUT = 1.0
 
 
 @dataclass
@@ -40,10 +49,18 @@ class RunningServer:
         """API requests the server has seen (each retry of a client counts)."""
         return self.app.state.core.requests  # type: ignore[attr-defined]
 
-    def stop(self) -> None:
-        """Ask uvicorn to exit and wait for the thread."""
+    def stop(self, wait: bool = True) -> None:
+        """Ask uvicorn to exit and (with ``wait``) wait for the thread."""
         self._server.should_exit = True  # type: ignore[attr-defined]
-        self._thread.join(timeout=STARTUP_TIMEOUT)
+        if wait:
+            self._thread.join(timeout=STARTUP_TIMEOUT)
+
+    def answering(self) -> bool:
+        """True when the server thread is alive and ``GET /health`` answers 200 within HEALTH_TIMEOUT."""
+        if not self._thread.is_alive():
+            return False
+        parts = urllib.parse.urlsplit(self.url)
+        return _health_status(parts.hostname or "", parts.port or 80) == 200
 
 
 _lock = threading.Lock()
@@ -54,20 +71,59 @@ def ensure_started(api_key: str | None = None) -> str:
     """Start the local host once per process on a free 127.0.0.1 port; return its root URL.
 
     Settings come from the LOCAL_* environment variables, with ``api_key`` (when given) as the
-    key clients must send. Later calls return the same URL; the first call's settings stay.
+    key clients must send. Later calls return the same URL while that server answers (its thread
+    alive, ``GET /health`` within HEALTH_TIMEOUT); the first call's settings stay. When it has
+    stopped, a new one is started with this call's settings, on a new port, and a RuntimeWarning
+    says so: clients made for the old URL fail with "Connection error." and must be made again.
     """
     global _running
     with _lock:
-        if _running is None:
-            settings = Settings.from_env()
-            settings = replace(
-                settings,
-                host="127.0.0.1",
-                port=0,
-                api_key=api_key if api_key is not None else settings.api_key,
+        if _running is not None and _running.answering():
+            return _running.url
+        previous = _running
+        if previous is not None:
+            previous.stop(wait=False)  # a thread that is alive but not answering is told to exit
+        settings = Settings.from_env()
+        settings = replace(
+            settings,
+            host="127.0.0.1",
+            port=0,
+            api_key=api_key if api_key is not None else settings.api_key,
+        )
+        _running = start_server(settings)
+        if previous is not None:
+            warnings.warn(
+                f"The local host at {previous.url} had stopped; started a new one at {_running.url}. "
+                "Clients made for the old URL cannot reach it: call connect() again to get new ones.",
+                RuntimeWarning,
+                stacklevel=2,
             )
-            _running = start_server(settings)
         return _running.url
+
+
+def check_endpoint(root: str, timeout: float = HEALTH_TIMEOUT) -> None:
+    """Raise SettingsError unless something answers ``GET {root}/health`` within ``timeout`` seconds.
+
+    ``root`` is LOCAL_ENDPOINT without ``/v1``: a local host the user started. Any HTTP answer
+    counts (the check is about reachability); nothing is sent but the GET, no key.
+    """
+    parts = urllib.parse.urlsplit(root)
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        port = None
+    if parts.scheme not in ("http", "https") or not parts.hostname or port is None:
+        raise SettingsError(
+            f"LOCAL_ENDPOINT={root!r} is not a URL like http://127.0.0.1:8000; fix it in .env, "
+            "or unset LOCAL_ENDPOINT to have connect() start a local host in this process."
+        )
+    status = _health_status(parts.hostname, port, timeout, https=parts.scheme == "https")
+    if isinstance(status, str):
+        raise SettingsError(
+            f"Nothing answers at LOCAL_ENDPOINT={root} (GET {root}/health: {status}). Start the local "
+            f"host there with `python -m helpers serve --port {port}` in a terminal, or unset "
+            "LOCAL_ENDPOINT to have connect() start one in this process."
+        )
 
 
 def start_server(settings: Settings) -> RunningServer:
@@ -76,6 +132,7 @@ def start_server(settings: Settings) -> RunningServer:
 
     from .app import create_app
 
+    refuse_public_without_key(settings)
     _prepare_engines(settings)
     sock = _bind(settings.host, settings.port)
     host, port = sock.getsockname()[:2]
@@ -103,6 +160,7 @@ def serve_cli(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     try:
         settings = Settings.from_env().with_args(args)
+        refuse_public_without_key(settings)
     except SettingsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -130,6 +188,18 @@ def serve_cli(argv: list[str]) -> int:
     return 0
 
 
+def refuse_public_without_key(settings: Settings) -> None:
+    """SettingsError when ``settings.host`` is not loopback, no key is set and LOCAL_ALLOW_PUBLIC is off."""
+    if _is_loopback(settings.host) or settings.api_key or settings.allow_public:
+        return
+    raise SettingsError(
+        f"Refusing to listen on {settings.host} without a key: that address is reachable from other "
+        "machines, and anyone who can reach it could use the local host. Set a key (LOCAL_API_KEY, or "
+        "--api-key-file PATH / LOCAL_API_KEY_FILE), or pass --allow-public (LOCAL_ALLOW_PUBLIC=1) if "
+        "you mean to serve it to anyone who can reach it."
+    )
+
+
 def _prepare_engines(settings: Settings) -> list[str]:
     """Point speech at LOCAL_WHISPER_MODEL and, with LOCAL_PRELOAD, load the OCR and speech models now;
     returns what could not be loaded (a missing part is also said in the replies that need it)."""
@@ -154,7 +224,8 @@ def _banner(settings: Settings, root: str) -> str:
         f'  azure.ai.inference.ChatCompletionsClient(endpoint="{root}/models")',
         "  auth: "
         + (
-            "a key is required (the one in LOCAL_API_KEY / --api-key)"
+            "a key is required (the one in LOCAL_API_KEY, or in the file of --api-key-file / "
+            "LOCAL_API_KEY_FILE)"
             if settings.api_key
             else "none (any key is accepted)"
         ),
@@ -162,7 +233,7 @@ def _banner(settings: Settings, root: str) -> str:
     if not _is_loopback(settings.host):
         lines.append(
             f"  warning: listening on {settings.host}, reachable from other machines"
-            + ("" if settings.api_key else " without a key")
+            + ("" if settings.api_key else " without a key (--allow-public)")
         )
     lines.append("Press Ctrl+C to stop.")
     return "\n".join(lines)
@@ -198,6 +269,25 @@ def wait_until_answering(host: str, port: int, alive: Callable[[], bool]) -> Non
         except OSError:
             time.sleep(0.02)
     raise RuntimeError(f"The local host on port {port} did not answer within {STARTUP_TIMEOUT:.0f} seconds.")
+
+
+def _health_status(host: str, port: int, timeout: float = HEALTH_TIMEOUT, https: bool = False) -> int | str:
+    """The status of ``GET /health`` on ``host:port``, or why there was none (a short reason)."""
+    kind = http.client.HTTPSConnection if https else http.client.HTTPConnection
+    connection = kind(host, port, timeout=timeout)
+    try:
+        connection.request("GET", "/health")
+        response = connection.getresponse()
+        response.read()
+        return response.status
+    except TimeoutError:
+        return f"no answer within {timeout:g} s"
+    except ConnectionRefusedError:
+        return "connection refused"
+    except (OSError, http.client.HTTPException) as exc:
+        return f"{type(exc).__name__}: {exc}"
+    finally:
+        connection.close()
 
 
 def _is_loopback(host: str) -> bool:

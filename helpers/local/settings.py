@@ -6,18 +6,25 @@ a flag (the flag wins). Unset means the default in brackets.
 =========================  =========================  ==================================================
 variable                   flag                       meaning
 =========================  =========================  ==================================================
-LOCAL_HOST                 --host                     address to bind [127.0.0.1]; loopback unless told
+LOCAL_HOST                 --host                     address to bind [127.0.0.1]; any other than
+                                                      loopback needs a key or LOCAL_ALLOW_PUBLIC
 LOCAL_PORT                 --port                     port of ``serve`` [8000]; the background server
                                                       picks a free port
-LOCAL_API_KEY              --api-key                  key the clients must send as ``api-key`` or
+LOCAL_API_KEY              (none: never in argv)      key the clients must send as ``api-key`` or
                                                       ``Authorization: Bearer`` [none: no auth]
+LOCAL_API_KEY_FILE         --api-key-file             a file whose first line is that key, instead
+                                                      of LOCAL_API_KEY (not both); the flag wins over
+                                                      both variables [none]
+LOCAL_ALLOW_PUBLIC         --allow-public             let a non-loopback --host serve without a key
+                                                      [off: refused]
 LOCAL_DEPLOYMENTS          --deployments              comma-separated names accepted as model or
                                                       deployment [any name is accepted]
 LOCAL_RPM                  --rpm                      requests allowed per deployment per window [off]
 LOCAL_TPM                  --tpm                      tokens (prompt + max_tokens) per deployment per
                                                       window [off]
 LOCAL_RATE_WINDOW          --rate-window              length of the sliding rate window in seconds [60]
-LOCAL_FAULT_EVERY          --fault-every              every Nth API request fails on purpose [off]
+LOCAL_FAULT_EVERY          --fault-every              every Nth new API request fails on purpose; a
+                                                      client's retry of a request is let through [off]
 LOCAL_FAULT_STATUS         --fault-status             status of an injected fault: 429, 500 or 503 [429]
 LOCAL_FAULT_RETRY_AFTER_MS --fault-retry-after-ms     retry-after-ms sent with an injected 429 [100]
 LOCAL_LATENCY_MS           --latency-ms               latency added to every API request [0]
@@ -33,6 +40,9 @@ LOCAL_WHISPER_MODEL        --whisper-model            faster-whisper model: a di
 LOCAL_PRELOAD              --preload                  load OCR and speech models at start [off: lazily]
 LOCAL_LOG_LEVEL            --log-level                uvicorn log level [warning]
 =========================  =========================  ==================================================
+
+There is no ``--api-key`` flag: a key in the command line is visible to every user of the machine
+(``ps``) and kept in the shell history, so ``serve --api-key K`` fails and says what to use instead.
 """
 
 from __future__ import annotations
@@ -42,6 +52,7 @@ import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
+from pathlib import Path
 
 from ..errors import SettingsError
 from ..limits import MAX_IMAGE_BYTES, MB
@@ -60,6 +71,7 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     api_key: str | None = None
+    allow_public: bool = False
     deployments: tuple[str, ...] = ()
     rpm: int | None = None
     tpm: int | None = None
@@ -109,23 +121,62 @@ class Settings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
-        """Settings from ``LOCAL_*`` variables (``os.environ`` by default)."""
+        """Settings from ``LOCAL_*`` variables (``os.environ`` by default); the key from LOCAL_API_KEY
+        or the file named by LOCAL_API_KEY_FILE (SettingsError when both are set or the file is unusable)."""
         env = os.environ if environ is None else environ
         values: dict[str, object] = {}
         for spec in _SPECS:
             raw = env.get(spec.env)
             if raw is not None and raw.strip() != "":
                 values[spec.name] = spec.parse(raw.strip(), spec.env)
+        values["api_key"] = api_key_from_env(env)
+        values.pop("api_key_file", None)
         return cls(**values)  # type: ignore[arg-type]
 
     def with_args(self, args: argparse.Namespace) -> Settings:
-        """A copy with the flags that were given on the command line."""
+        """A copy with the flags that were given on the command line; ``--api-key-file`` is read here."""
         given = {
             spec.name: getattr(args, spec.name)
             for spec in _SPECS
             if getattr(args, spec.name, None) is not None
         }
+        if "api_key_file" in given:
+            given["api_key"] = read_key_file(str(given.pop("api_key_file")), "--api-key-file")
         return replace(self, **given)
+
+
+def api_key_from_env(environ: Mapping[str, str] | None = None) -> str | None:
+    """The key of LOCAL_API_KEY, or the first line of the file LOCAL_API_KEY_FILE names, or None."""
+    env = os.environ if environ is None else environ
+    key = env.get("LOCAL_API_KEY", "").strip() or None
+    path = env.get("LOCAL_API_KEY_FILE", "").strip() or None
+    if key and path:
+        raise SettingsError(
+            "LOCAL_API_KEY and LOCAL_API_KEY_FILE are both set; keep one of them "
+            "(the key itself, or the path of a file whose first line is the key)."
+        )
+    return read_key_file(path, "LOCAL_API_KEY_FILE") if path else key
+
+
+def read_key_file(path: str, where: str) -> str:
+    """The first line of the file at ``path``, stripped; ``where`` (the variable or flag) names it in errors.
+
+    The key itself never appears in a message.
+    """
+    fix = "give the path of a readable text file whose first line is the key"
+    try:
+        text = Path(path).expanduser().read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SettingsError(f"{where}={path!r}: no such file; {fix}.") from None
+    except UnicodeDecodeError:
+        raise SettingsError(f"{where}={path!r}: not UTF-8 text; {fix}.") from None
+    except OSError as exc:
+        raise SettingsError(f"{where}={path!r}: cannot read it ({exc.strerror}); {fix}.") from None
+    lines = text.splitlines()
+    key = lines[0].strip() if lines else ""
+    if not key:
+        raise SettingsError(f"{where}={path!r}: the first line of the file is empty; put the key there.")
+    return key
 
 
 @dataclass(frozen=True)
@@ -133,6 +184,7 @@ class _Spec:
     name: str
     kind: str  # str, int, float, list, bool
     help: str = ""
+    has_flag: bool = True  # False: a variable only (the key, which must not be in argv)
 
     @property
     def env(self) -> str:
@@ -167,12 +219,19 @@ class _Spec:
 _SPECS = (
     _Spec("host", "str", "address to bind (default 127.0.0.1, loopback only)"),
     _Spec("port", "int", "port to listen on (default 8000)"),
-    _Spec("api_key", "str", "key clients must send as api-key or Authorization: Bearer (default: none)"),
+    _Spec("api_key", "str", has_flag=False),  # read by api_key_from_env, with LOCAL_API_KEY_FILE
+    _Spec(
+        "api_key_file",
+        "str",
+        "a file whose first line is the key clients must send as api-key or Authorization: Bearer "
+        "(default: LOCAL_API_KEY, else no key)",
+    ),
+    _Spec("allow_public", "bool", "let a non-loopback --host serve without a key (default: refused)"),
     _Spec("deployments", "list", "comma-separated model/deployment names to accept (default: any)"),
     _Spec("rpm", "int", "requests allowed per deployment per rate window (default: no limit)"),
     _Spec("tpm", "int", "tokens (prompt + max_tokens) per deployment per rate window (default: no limit)"),
     _Spec("rate_window", "float", "length of the sliding rate window in seconds (default 60)"),
-    _Spec("fault_every", "int", "fail every Nth API request on purpose (default: never)"),
+    _Spec("fault_every", "int", "fail every Nth new API request on purpose; retries pass (default: never)"),
     _Spec("fault_status", "int", "status of an injected fault: 429, 500 or 503 (default 429)"),
     _Spec("fault_retry_after_ms", "int", "retry-after-ms sent with an injected 429 (default 100)"),
     _Spec("latency_ms", "int", "latency added to every API request (default 0)"),
@@ -195,8 +254,16 @@ _SPECS = (
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add one flag per setting; each defaults to None so that unset flags keep the env value."""
+    """Add one flag per setting; each defaults to None so that unset flags keep the env value.
+
+    ``--api-key`` is added only to fail with the reason and what to use instead (LOCAL_API_KEY or
+    ``--api-key-file``); without it argparse would take ``--api-key`` as an abbreviation of
+    ``--api-key-file``.
+    """
+    parser.add_argument("--api-key", nargs="?", action=_RefuseKeyInArgv, help=argparse.SUPPRESS)
     for spec in _SPECS:
+        if not spec.has_flag:
+            continue
         help_text = f"{spec.help} [env {spec.env}]"
         if spec.kind == "bool":
             parser.add_argument(
@@ -211,3 +278,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
             help=help_text,
             type=spec.argument_type,
         )
+
+
+#: Why ``serve --api-key K`` fails, and what to use instead.
+KEY_IN_ARGV = (
+    "--api-key is not accepted: a key on the command line is visible to every user of this machine "
+    "(ps) and is kept in the shell history. Set LOCAL_API_KEY in the environment or in .env, or pass "
+    "--api-key-file PATH (a file whose first line is the key)."
+)
+
+
+class _RefuseKeyInArgv(argparse.Action):
+    """``--api-key``: a usage error (exit code 2) that never repeats the value given."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: object,
+        option_string: str | None = None,
+    ) -> None:
+        parser.error(KEY_IN_ARGV)
