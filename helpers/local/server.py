@@ -154,7 +154,8 @@ def serve_cli(argv: list[str]) -> int:
         prog="python -m helpers serve",
         description="Serve the OpenAI, Azure OpenAI and Azure AI Inference APIs offline, answered by the "
         "local model (OCR, speech recognition, translation). Every flag can also be set as a LOCAL_* "
-        "environment variable.",
+        "environment variable. The key clients must send is LOCAL_API_KEY or the first line of "
+        "--api-key-file, never a flag.",
     )
     add_arguments(parser)
     args = parser.parse_args(argv)

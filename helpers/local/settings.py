@@ -217,7 +217,9 @@ class _Spec:
 
 
 _SPECS = (
-    _Spec("host", "str", "address to bind (default 127.0.0.1, loopback only)"),
+    _Spec(
+        "host", "str", "address to bind (default 127.0.0.1); a non-loopback one needs a key or --allow-public"
+    ),
     _Spec("port", "int", "port to listen on (default 8000)"),
     _Spec("api_key", "str", has_flag=False),  # read by api_key_from_env, with LOCAL_API_KEY_FILE
     _Spec(
