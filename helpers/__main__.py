@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from .errors import WorkbookError
+from .limits import MAX_PDF_PAGES
 from .tokens import DEFAULT_TOKEN_MODEL
 
 
@@ -32,7 +33,11 @@ def _ask(args: argparse.Namespace) -> int:
     from .parts import chat_message
     from .prepare import prepare_file
 
-    files = [part for f in args.files for part in prepare_file(f, args.detail)]
+    files = [
+        part
+        for f in args.files
+        for part in prepare_file(f, args.detail, pages=args.pages, max_pages=args.max_pages)
+    ]
     host = connect(args.host)
     stream = host.client.chat.completions.create(
         model=host.model, messages=[chat_message(args.question, *files, detail=args.detail)], stream=True
@@ -88,6 +93,13 @@ def main(argv: list[str] | None = None) -> int:
     ask.add_argument("question")
     ask.add_argument("files", nargs="*", help="images, PDFs or audio clips")
     ask.add_argument("--detail", default="auto", choices=["auto", "low", "high"])
+    ask.add_argument("--pages", default=None, help="PDF pages to send, e.g. 1-5 or 1,3 (default: all)")
+    ask.add_argument(
+        "--max-pages",
+        type=int,
+        default=MAX_PDF_PAGES,
+        help=f"most pages sent of one PDF; more is an error (default {MAX_PDF_PAGES})",
+    )
     ask.add_argument("--host", default=None, help="overrides API_HOST")
     pdf = sub.add_parser("pdf2img", help="render PDF pages to image files")
     pdf.add_argument("pdf")

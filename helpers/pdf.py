@@ -10,6 +10,7 @@ import warnings
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from types import ModuleType
 
@@ -42,11 +43,13 @@ def _import_pymupdf() -> ModuleType:
 pymupdf = _import_pymupdf()
 
 FORMATS = ("png", "jpeg")
+#: Pages to render: ``"1-3,7"`` (1-based, inclusive), one number, a list or range; None for all.
+PageSpec = str | int | list[int] | range | None
 #: Pixels per rendered page at most (about 4096 x 4096); larger pages are rendered at a lower dpi.
 MAX_PAGE_PIXELS = 16_777_216
 
 
-def parse_pages(spec: str | int | list[int] | range | None, count: int) -> list[int]:
+def parse_pages(spec: PageSpec, count: int) -> list[int]:
     """Turn ``"1-3,7"`` (1-based, inclusive), an int or a list into page numbers of a ``count``-page PDF."""
     if spec is None:
         return list(range(1, count + 1))
@@ -75,39 +78,49 @@ def parse_pages(spec: str | int | list[int] | range | None, count: int) -> list[
     return numbers
 
 
-def _open(source: str | Path | bytes, password: str | None) -> pymupdf.Document:
-    name = "the PDF bytes" if isinstance(source, bytes | bytearray) else repr(str(source))
+def _open(source: str | Path | bytes, password: str | None, label: str) -> pymupdf.Document:
     if not isinstance(source, bytes | bytearray) and not Path(source).is_file():
-        raise InputError(f"PDF file {name} does not exist; check the path.")
+        raise InputError(f"PDF file {label} does not exist; check the path.")
     try:
         doc = (
             pymupdf.open(stream=bytes(source), filetype="pdf")
             if isinstance(source, bytes | bytearray)
             else pymupdf.open(Path(source), filetype="pdf")
         )
-    except (pymupdf.FileDataError, RuntimeError, ValueError) as exc:
+        needs_pass = doc.needs_pass
+    except Exception as exc:  # MuPDF's FzError* classes are not RuntimeErrors
         raise PdfError(
-            f"{name} is not a readable PDF ({exc}). Check that the file is a complete PDF."
+            f"{label} is not a readable PDF ({exc}). Check that the file is a complete PDF."
         ) from exc
-    if doc.needs_pass:
+    if needs_pass:
         if password is None:
             doc.close()
-            raise PdfError(f"{name} is encrypted; pass password='...' to open it.")
+            raise PdfError(f"{label} is encrypted; pass password='...' to open it.")
         if not doc.authenticate(password):
             doc.close()
-            raise PdfError(f"The password given for {name} is wrong; check it and try again.")
+            raise PdfError(f"The password given for {label} is wrong; check it and try again.")
     if doc.page_count == 0:
         doc.close()
-        raise PdfError(f"{name} has no pages; use a PDF with at least one page.")
+        raise PdfError(f"{label} has no pages; use a PDF with at least one page.")
     return doc
 
 
+def _page_error(label: str, number: int, exc: BaseException) -> PdfError:
+    return PdfError(
+        f"Page {number} of {label} cannot be rendered ({type(exc).__name__}: {exc}); the PDF is damaged. "
+        "Repair it (open it and save or print it to a new PDF), or leave the page out with pages='...'."
+    )
+
+
 def _render(
-    doc: pymupdf.Document, number: int, dpi: int, fmt: str, jpeg_quality: int, max_pixels: int
+    doc: pymupdf.Document, label: str, number: int, dpi: int, fmt: str, jpeg_quality: int, max_pixels: int
 ) -> bytes:
-    page = doc[number - 1]
     zoom = dpi / 72
-    width, height = page.rect.width * zoom, page.rect.height * zoom
+    try:
+        page = doc[number - 1]
+        width, height = page.rect.width * zoom, page.rect.height * zoom
+    except Exception as exc:  # a page tree MuPDF cannot walk, a missing page object ...
+        raise _page_error(label, number, exc) from exc
     if width * height > max_pixels:
         zoom *= math.sqrt(max_pixels / (width * height))
         warnings.warn(
@@ -115,21 +128,32 @@ def _render(
             f"{int(zoom * 72)} dpi to stay under max_pixels={max_pixels}.",
             stacklevel=4,
         )
-    pixmap = page.get_pixmap(matrix=pymupdf.Matrix(zoom, zoom), alpha=False)
-    return pixmap.tobytes("jpeg", jpg_quality=jpeg_quality) if fmt == "jpeg" else pixmap.tobytes("png")
+    try:
+        pixmap = page.get_pixmap(matrix=pymupdf.Matrix(zoom, zoom), alpha=False)
+        return pixmap.tobytes("jpeg", jpg_quality=jpeg_quality) if fmt == "jpeg" else pixmap.tobytes("png")
+    except Exception as exc:
+        raise _page_error(label, number, exc) from exc
 
 
-_worker_doc: pymupdf.Document | None = None
+#: The document a worker process renders from, or the error opening it gave (raised per page).
+_worker_doc: pymupdf.Document | InputError | None = None
+_worker_label = ""
 
 
-def _worker_open(source: str | bytes, password: str | None) -> None:
-    global _worker_doc
-    _worker_doc = _open(source, password)
+def _worker_open(source: str | bytes, password: str | None, label: str) -> None:
+    global _worker_doc, _worker_label
+    _worker_label = label
+    try:
+        _worker_doc = _open(source, password, label)
+    except InputError as exc:  # an initializer that raises breaks the pool; report it with the page
+        _worker_doc = exc
 
 
 def _worker_render(args: tuple[int, int, str, int, int]) -> bytes:
+    if isinstance(_worker_doc, InputError):
+        raise _worker_doc
     assert _worker_doc is not None
-    return _render(_worker_doc, *args)
+    return _render(_worker_doc, _worker_label, *args)
 
 
 class PdfPages:
@@ -137,6 +161,9 @@ class PdfPages:
 
     ``len()`` is the number of selected pages; iterating renders one page at a time
     (memory stays flat however many pages there are); ``pages[i]`` renders one page.
+    ``name`` (e.g. the file name of PDF bytes) is how errors name the PDF and what the pages are
+    called. A page MuPDF cannot render raises PdfError naming the PDF and the page, also with
+    ``workers`` > 1.
     """
 
     def __init__(
@@ -144,13 +171,14 @@ class PdfPages:
         source: str | Path | bytes,
         *,
         dpi: int = 150,
-        pages: str | int | list[int] | range | None = None,
+        pages: PageSpec = None,
         fmt: str = "png",
         password: str | None = None,
         jpeg_quality: int = 85,
         max_pixels: int = MAX_PAGE_PIXELS,
         progress: bool | None = None,
         workers: int = 1,
+        name: str | None = None,
     ) -> None:
         if fmt not in FORMATS:
             raise InputError(f"fmt={fmt!r} is not supported; use 'png' or 'jpeg'.")
@@ -159,11 +187,14 @@ class PdfPages:
         if workers < 1:
             raise InputError(f"workers={workers} must be at least 1.")
         self.source = source if isinstance(source, bytes | bytearray) else str(source)
-        self.name = "document" if isinstance(source, bytes | bytearray) else Path(source).stem
+        is_bytes = isinstance(source, bytes | bytearray)
+        #: How messages name the PDF, and the stem of its page attachments' names.
+        self.label = repr(name) if name else ("the PDF bytes" if is_bytes else repr(str(source)))
+        self.name = Path(name or ("document" if is_bytes else str(source))).stem
         self.dpi, self.fmt, self.password = dpi, fmt, password
         self.jpeg_quality, self.max_pixels = jpeg_quality, max_pixels
         self.progress, self.workers = progress, workers
-        with _open(self.source, password) as doc:
+        with _open(self.source, password, self.label) as doc:
             self.page_count = doc.page_count
         self.numbers = parse_pages(pages, self.page_count)
 
@@ -179,11 +210,11 @@ class PdfPages:
 
     def __getitem__(self, index: int) -> Attachment:
         number = self.numbers[index]
-        with _open(self.source, self.password) as doc:
+        with _open(self.source, self.password, self.label) as doc:
             return self._attachment(number, self._render_one(doc, number))
 
     def _render_one(self, doc: pymupdf.Document, number: int) -> bytes:
-        return _render(doc, number, self.dpi, self.fmt, self.jpeg_quality, self.max_pixels)
+        return _render(doc, self.label, number, self.dpi, self.fmt, self.jpeg_quality, self.max_pixels)
 
     def __iter__(self) -> Iterator[Attachment]:
         show = self.progress if self.progress is not None else len(self) > 3
@@ -203,7 +234,7 @@ class PdfPages:
 
     def _rendered(self) -> Iterator[bytes]:
         if self.workers == 1 or len(self) < 2:
-            with _open(self.source, self.password) as doc:
+            with _open(self.source, self.password, self.label) as doc:
                 for number in self.numbers:
                     yield self._render_one(doc, number)
             return
@@ -212,19 +243,25 @@ class PdfPages:
         # (Executor.map would queue them all before Python 3.14's buffersize).
         numbers = iter(self.numbers)
         pending: deque[Future[bytes]] = deque()
+        numbers_pending: deque[int] = deque()
         with ProcessPoolExecutor(
-            self.workers, initializer=_worker_open, initargs=(self.source, self.password)
+            self.workers, initializer=_worker_open, initargs=(self.source, self.password, self.label)
         ) as pool:
 
             def submit(count: int) -> None:
                 for number in itertools.islice(numbers, count):
                     job = (number, self.dpi, self.fmt, self.jpeg_quality, self.max_pixels)
                     pending.append(pool.submit(_worker_render, job))
+                    numbers_pending.append(number)
 
             submit(2 * self.workers)
             try:
                 while pending:
-                    data = pending.popleft().result()
+                    number = numbers_pending.popleft()
+                    try:
+                        data = pending.popleft().result()
+                    except BrokenProcessPool as exc:  # MuPDF crashed the worker process
+                        raise _page_error(self.label, number, exc) from exc
                     submit(1)
                     yield data
             finally:

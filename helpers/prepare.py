@@ -4,24 +4,43 @@ from __future__ import annotations
 
 from .attachments import Attachment
 from .audio import prepare_audio
-from .errors import UnsupportedFormatError
+from .errors import InputError, PdfError, UnsupportedFormatError
 from .images import prepare_image
-from .pdf import pdf_pages
+from .limits import MAX_PDF_PAGES
+from .pdf import PageSpec, pdf_pages
 
 
 def prepare_file(
-    source: Attachment | str | bytes, detail: str = "auto", *, dpi: int = 100
+    source: Attachment | str | bytes,
+    detail: str = "auto",
+    *,
+    dpi: int = 100,
+    pages: PageSpec = None,
+    max_pages: int = MAX_PDF_PAGES,
 ) -> list[Attachment]:
-    """Images -> one resized image; audio -> one wav/mp3 clip; a PDF -> one image per page.
+    """Images -> one resized image; audio -> one wav/mp3 clip; a PDF -> one image per selected page.
 
-    The file's kind comes from its sniffed bytes, never from its name.
+    The file's kind comes from its sniffed bytes, never from its name. ``pages`` selects PDF pages
+    (``"1-5"``, ``"2,4"``, ``3``; all when None; other files ignore it). More than ``max_pages`` selected pages raise
+    PdfError, found from the page count before any page is rendered.
     """
+    if max_pages < 1:
+        raise InputError(f"max_pages={max_pages} must be at least 1.")
     att = Attachment.coerce(source)
     mime = att.mime_type
     if mime == "application/pdf":
-        return [
-            prepare_image(page, detail) for page in pdf_pages(att.content_bytes(), dpi=dpi, progress=False)
-        ]
+        rendered = pdf_pages(att.content_bytes(), dpi=dpi, pages=pages, progress=False, name=att.name)
+        if len(rendered) > max_pages:
+            chosen = (
+                f"has {rendered.page_count} pages"
+                if pages is None
+                else f"pages={pages!r} selects {len(rendered)} of its {rendered.page_count} pages"
+            )
+            raise PdfError(
+                f"{rendered.label} {chosen}, more than max_pages={max_pages} (each page is sent as one "
+                f"image). Choose the pages to send, e.g. pages='1-{min(5, max_pages)}', or raise max_pages."
+            )
+        return [prepare_image(page, detail) for page in rendered]
     if mime.startswith("image/"):
         return [prepare_image(att, detail)]
     if mime.startswith(("audio/", "video/")):

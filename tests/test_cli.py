@@ -3,6 +3,7 @@
 import re
 import subprocess
 import sys
+from types import SimpleNamespace
 
 import nbformat
 import pymupdf
@@ -69,3 +70,39 @@ def test_run_executes_notebooks_and_reports_each(tmp_path):
 def test_run_names_a_missing_notebook(tmp_path, capsys):
     assert main(["run", str(tmp_path / "none.ipynb")]) == 2
     assert capsys.readouterr().err == f"No such notebook: {tmp_path / 'none.ipynb'}\n"
+
+
+class FakeHost:
+    """Stands in for connect(): records the messages and streams back one reply."""
+
+    model = "fake-model"
+
+    def __init__(self):
+        self.messages = []
+        self.client = SimpleNamespace(chat=SimpleNamespace(completions=SimpleNamespace(create=self.create)))
+
+    def create(self, model, messages, stream):
+        self.messages = messages
+        delta = SimpleNamespace(content="Two pages.")
+        return [SimpleNamespace(choices=[SimpleNamespace(delta=delta)])]
+
+
+def test_ask_refuses_a_long_pdf_and_sends_the_pages_picked(tmp_path, capsys, monkeypatch):
+    doc = pymupdf.open()
+    for _ in range(30):
+        doc.new_page(width=100, height=100)
+    doc.save(tmp_path / "thirty.pdf")
+    host = FakeHost()
+    monkeypatch.setattr("helpers.hosts.connect", lambda name: host)
+    assert main(["ask", "What is it?", str(tmp_path / "thirty.pdf")]) == 2
+    assert capsys.readouterr().err == (
+        "error: 'thirty.pdf' has 30 pages, more than max_pages=20 (each page is sent as one image). "
+        "Choose the pages to send, e.g. pages='1-5', or raise max_pages.\n"
+    )
+    assert host.messages == []
+    assert main(["ask", "What is it?", str(tmp_path / "thirty.pdf"), "--pages", "2-3"]) == 0
+    assert capsys.readouterr().out == "Two pages.\n"
+    content = host.messages[0]["content"]
+    assert [part["type"] for part in content] == ["text", "image_url", "image_url"]
+    assert main(["ask", "What is it?", str(tmp_path / "thirty.pdf"), "--max-pages", "30"]) == 0
+    assert len(host.messages[0]["content"]) == 31

@@ -1,13 +1,19 @@
 """pdf_pages: lazy rendering, page selection, formats and every bad PDF."""
 
+import functools
 import io
+import multiprocessing
+import os
+import re
 import warnings
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
 
 import pymupdf
 import pytest
 from PIL import Image
 
-from helpers import InputError, PdfError, pdf_pages
+from helpers import InputError, PdfError, pdf_pages, prepare_file
 from helpers.pdf import parse_pages
 
 
@@ -132,3 +138,146 @@ def test_stopping_early_with_workers_cancels_the_rest(six_pages):
     first = next(pages)
     pages.close()  # the pool shuts down with the queued pages cancelled, nothing hangs
     assert first.name == "six-page1.png"
+
+
+REPORT = Path(__file__).resolve().parents[1] / "data" / "report.pdf"
+
+
+def damaged_report(kind: str) -> bytes:
+    """data/report.pdf (4 pages) with its page tree broken in one way MuPDF cannot repair."""
+    data = REPORT.read_bytes()
+    if kind == "cycle":  # page 2 of the page tree is the page tree itself
+        return data.replace(b"Kids[4 0 R 11 0 R", b"Kids[4 0 R 2 0 R ")
+    return data.replace(b"/Count 4/", b"/Count 9/")  # claims 9 pages, has 4
+
+
+PAGE_2_CYCLE = (
+    "Page 2 of 'report.pdf' cannot be rendered (FzErrorFormat: code=7: cycle in page tree); the PDF is "
+    "damaged. Repair it (open it and save or print it to a new PDF), or leave the page out with pages='...'."
+)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_page_that_cannot_be_rendered_is_a_pdf_error_naming_it(workers):
+    pages = iter(
+        pdf_pages(damaged_report("cycle"), dpi=36, progress=False, workers=workers, name="report.pdf")
+    )
+    assert next(pages).name == "report-page1.png"
+    with pytest.raises(PdfError) as err:
+        next(pages)
+    assert str(err.value) == PAGE_2_CYCLE
+
+
+def test_a_missing_page_is_a_pdf_error_naming_it():
+    pages = pdf_pages(damaged_report("count"), dpi=36, progress=False, name="report.pdf")
+    assert pages.page_count == 9
+    with pytest.raises(PdfError) as err:
+        pages[4]
+    assert str(err.value) == (
+        "Page 5 of 'report.pdf' cannot be rendered (FzErrorFormat: code=7: cannot find page 5 in page "
+        "tree); the PDF is "
+        "damaged. Repair it (open it and save or print it to a new PDF), or leave the page out with "
+        "pages='...'."
+    )
+
+
+def test_a_worker_that_dies_is_a_pdf_error_naming_the_page(six_pages, monkeypatch):
+    def crash(*args):
+        os._exit(1)  # what a MuPDF crash does to a worker process
+
+    monkeypatch.setattr("helpers.pdf._render", crash)
+    forked = functools.partial(ProcessPoolExecutor, mp_context=multiprocessing.get_context("fork"))
+    monkeypatch.setattr("helpers.pdf.ProcessPoolExecutor", forked)  # workers inherit the crash
+    with pytest.raises(PdfError) as err:
+        list(pdf_pages(six_pages, progress=False, workers=2))
+    assert re.fullmatch(
+        r"Page 1 of '.*six\.pdf' cannot be rendered \(BrokenProcessPool: .*\); the PDF is damaged\. "
+        r"Repair it \(open it and save or print it to a new PDF\), or leave the page out with pages='\.\.\.'\.",
+        str(err.value),
+    )
+
+
+def cut_and_garbled() -> dict[str, bytes]:
+    data = REPORT.read_bytes()
+    versions = {f"cut at {n}%": data[: len(data) * n // 100] for n in (0, 2, 6, 14, 30, 50, 75, 95)}
+    for n in (10, 30, 50, 70, 90):
+        start = len(data) * n // 100
+        versions[f"300 bytes flipped at {n}%"] = (
+            data[:start] + bytes(b ^ 0x5A for b in data[start : start + 300]) + data[start + 300 :]
+        )
+    return versions
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_truncated_and_garbled_pdfs_render_or_raise_pdf_error(workers):
+    outcomes = {}
+    for label, data in cut_and_garbled().items():
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                count = len(list(pdf_pages(data, dpi=36, progress=False, workers=workers, name="report.pdf")))
+            outcomes[label] = f"{count} pages"
+        except PdfError as exc:  # anything else fails the test
+            assert "'report.pdf'" in str(exc)
+            outcomes[label] = str(exc)
+    unreadable = (
+        "'report.pdf' is not a readable PDF (Failed to open stream). Check that the file is a complete PDF."
+    )
+    assert outcomes == {
+        "cut at 0%": "'report.pdf' is not a readable PDF (Cannot open empty stream.). Check that the file is a "
+        "complete PDF.",
+        "cut at 2%": "4 pages",  # MuPDF rebuilds what it can and renders the rest blank
+        "cut at 6%": unreadable,
+        "cut at 14%": unreadable,
+        "cut at 30%": "4 pages",
+        "cut at 50%": "4 pages",
+        "cut at 75%": "4 pages",
+        "cut at 95%": "4 pages",
+        "300 bytes flipped at 10%": "4 pages",
+        "300 bytes flipped at 30%": "4 pages",
+        "300 bytes flipped at 50%": "4 pages",
+        "300 bytes flipped at 70%": "4 pages",
+        "300 bytes flipped at 90%": "4 pages",
+    }
+
+
+@pytest.fixture(scope="module")
+def long_pdf(tmp_path_factory):
+    doc = pymupdf.open()
+    for _ in range(2000):
+        doc.new_page(width=200, height=100)
+    path = tmp_path_factory.mktemp("pdf") / "long.pdf"
+    doc.save(path)
+    return path
+
+
+def test_prepare_file_refuses_a_long_pdf_before_rendering_a_page(long_pdf, monkeypatch):
+    def no_rendering(*args):
+        raise AssertionError("a page was rendered")
+
+    monkeypatch.setattr("helpers.pdf._render", no_rendering)
+    with pytest.raises(PdfError) as err:
+        prepare_file(str(long_pdf))
+    assert str(err.value) == (
+        "'long.pdf' has 2000 pages, more than max_pages=20 (each page is sent as one image). Choose the "
+        "pages to send, e.g. pages='1-5', or raise max_pages."
+    )
+    with pytest.raises(PdfError) as err:
+        prepare_file(str(long_pdf), pages="1-", max_pages=50)
+    assert str(err.value) == (
+        "'long.pdf' pages='1-' selects 2000 of its 2000 pages, more than max_pages=50 (each page is sent "
+        "as one image). Choose the pages to send, e.g. pages='1-5', or raise max_pages."
+    )
+    with pytest.raises(InputError, match=r"^max_pages=0 must be at least 1\.$"):
+        prepare_file(str(long_pdf), max_pages=0)
+
+
+def test_prepare_file_sends_the_pages_picked(long_pdf, six_pages):
+    picked = prepare_file(str(long_pdf), pages="2-4,1999")
+    assert [p.name for p in picked] == [f"long-page{n}.png" for n in (2, 3, 4, 1999)]
+    assert [p.name for p in prepare_file(str(six_pages))] == [f"six-page{n}.png" for n in range(1, 7)]
+    assert len(prepare_file(str(long_pdf), pages="1-30", max_pages=30)) == 30
+    with pytest.raises(
+        PdfError, match=r"^pages='2001': page 2001 is out of range; this PDF has pages 1 to 2000\.$"
+    ):
+        prepare_file(str(long_pdf), pages="2001")
