@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import base64
 import binascii
-import io
 import re
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from ..attachments import parse_data_url, sniff_mime
+from ..attachments import Attachment, parse_data_url, sniff_mime
 from ..errors import InputError, UnknownModelError
+from ..images import image_size, open_image
 from ..limits import (
     AUDIO_FORMATS,
     AUDIO_MIME_TYPES,
@@ -116,16 +116,15 @@ def _data_url_bytes(url: str, param: str) -> bytes:
 
 
 def _image_header(data: bytes, param: str) -> tuple[int, int, bool]:
-    from PIL import Image as PILImage
-
+    """Width, height and whether it is animated, once the image is known to decode within the pixel
+    budget (the same check as the client's :func:`helpers.images.image_size`, made from the header
+    before any decoding); a truncated, damaged or oversized image is a 400 naming ``param``."""
     try:
-        with PILImage.open(io.BytesIO(data)) as image:
-            width, height = image.size
-            animated = bool(getattr(image, "is_animated", False))
-            image.verify()
-    except Exception:  # PIL raises many kinds for broken files
-        raise errors.image_not_decodable(param) from None
-    return width, height, animated
+        width, height, frames = image_size(data, param)
+        open_image(Attachment(content=data, name=param))  # decodes it: damage is found here, not later
+    except InputError as exc:
+        raise errors.bad_input(exc, param) from None
+    return width, height, frames > 1
 
 
 def load_audio(data: Any, fmt: Any, param: str) -> Audio:
