@@ -237,10 +237,10 @@ def too_many_fetches(slots: int) -> ApiError:
     )
 
 
-def bad_input(error: Exception, param: str | None = None) -> ApiError:
+def bad_input(error: Exception, param: str | None = None, code: str = "invalid_value") -> ApiError:
     """400 for an input that a decoder or engine refused; the message (naming the input and the fix)
     comes from the typed error of :mod:`helpers.errors`."""
-    return ApiError(400, "invalid_value", str(error), param=param)
+    return ApiError(400, code, str(error), param=param)
 
 
 def invalid_unicode(param: str) -> ApiError:

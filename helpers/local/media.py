@@ -123,7 +123,7 @@ def _image_header(data: bytes, param: str) -> tuple[int, int, bool]:
         width, height, frames = image_size(data, param)
         open_image(Attachment(content=data, name=param))  # decodes it: damage is found here, not later
     except InputError as exc:
-        raise errors.bad_input(exc, param) from None
+        raise errors.bad_input(exc, param, "invalid_image") from None
     return width, height, frames > 1
 
 

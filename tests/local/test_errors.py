@@ -222,8 +222,8 @@ def test_corrupt_image(raw: httpx.Client) -> None:
     response = raw.post("/v1/chat/completions", json=chat_with(image_part(data_url(broken, "image/png"))))
     assert response.status_code == 400
     assert response.json()["error"] == {
-        "message": f"The image in '{IMAGE_PARAM}' could not be decoded; the file may be truncated or corrupt. "
-        "Re-export it as PNG or JPEG.",
+        "message": f"'{IMAGE_PARAM}' is a truncated or damaged PNG image (its header cannot be read); "
+        "re-export or re-download it, or use another file.",
         "type": "invalid_request_error",
         "param": IMAGE_PARAM,
         "code": "invalid_image",
