@@ -191,17 +191,6 @@ def unsupported_image(param: str, max_mb: float) -> ApiError:
     return ApiError(400, "invalid_image_format", UNSUPPORTED_IMAGE_MESSAGE.format(mb=mb), param=param)
 
 
-def image_not_decodable(param: str) -> ApiError:
-    """400 for bytes that start like an image but cannot be read."""
-    return ApiError(
-        400,
-        "invalid_image",
-        f"The image in '{param}' could not be decoded; the file may be truncated or corrupt. "
-        "Re-export it as PNG or JPEG.",
-        param=param,
-    )
-
-
 def image_url_not_accessible(param: str, url: str, why: str) -> ApiError:
     """400 for an http(s) image URL that is not allowed or cannot be fetched, saying ``why``: Azure's
     wording on Azure routes, OpenAI's on ``/v1``, each followed by the reason and the fix."""
