@@ -10,6 +10,7 @@ from pathlib import Path
 
 import filetype
 
+from .download import check_url
 from .errors import InputError, TooLargeError
 
 #: filetype's names -> the names the APIs use; anything else passes through.
@@ -100,6 +101,7 @@ class Attachment:
             elif not re.match(r"^https?://", self.url):
                 raise InputError(f"URL {_shorten(self.url)!r} must start with http://, https:// or data:.")
             else:
+                check_url(self.url)  # a malformed URL is refused now, not when its bytes are fetched
                 self.name = self.name or (self.url.rsplit("/", 1)[-1].split("?")[0] or "download")
         if self.content is not None and not isinstance(self.content, bytes | bytearray | memoryview):
             raise InputError(
