@@ -5,7 +5,7 @@ from __future__ import annotations
 from .attachments import Attachment
 from .audio import prepare_audio
 from .errors import InputError, PdfError, UnsupportedFormatError
-from .images import prepare_image
+from .images import _is_svg, prepare_image
 from .limits import MAX_PDF_PAGES
 from .pdf import PageSpec, pdf_pages
 
@@ -41,8 +41,8 @@ def prepare_file(
                 f"image). Choose the pages to send, e.g. pages='1-{min(5, max_pages)}', or raise max_pages."
             )
         return [prepare_image(page, detail) for page in rendered]
-    if mime.startswith("image/"):
-        return [prepare_image(att, detail)]
+    if mime.startswith("image/") or _is_svg(att.content_bytes()):
+        return [prepare_image(att, detail)]  # an SVG or unreadable image raises, saying what to do
     if mime.startswith(("audio/", "video/")):
         return [prepare_audio(att)]
     raise UnsupportedFormatError(

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageFile
 
-from helpers import Attachment, TooLargeError, UnsupportedFormatError, image_info, prepare_image
+from helpers import Attachment, TooLargeError, UnsupportedFormatError, image_info, prepare_file, prepare_image
 from helpers.images import image_size
 from helpers.limits import MAX_IMAGE_PIXELS
 
@@ -245,3 +245,12 @@ def image_info_of(mime, width, height):
     from helpers.images import ImageInfo
 
     return ImageInfo(mime, width, height, 1)
+
+
+def test_prepare_file_says_the_same_of_an_svg():
+    with pytest.raises(UnsupportedFormatError) as err:
+        prepare_file(Attachment(content=SVG, name="logo.svg"))
+    assert str(err.value) == (
+        "'logo.svg' is an SVG drawing; the services take only raster images. Rasterise it first "
+        "(e.g. export it as PNG from your editor, or with Inkscape or cairosvg) and attach the PNG."
+    )
