@@ -65,6 +65,8 @@ def check_chat_options(payload: dict[str, Any]) -> None:
 def responses_echo(payload: dict[str, Any]) -> dict[str, Any]:
     """Check a Responses request's options and return the fields its response object repeats."""
     _check_tools(payload.get("tools"), payload.get("tool_choice"), chat=False)
+    if payload.get("background") is True:
+        raise unsupported("background", "run a response in the background (it answers at once)")
     text = payload.get("text")
     if text is not None and not isinstance(text, dict):
         raise errors.invalid_type("text", "an object", text)

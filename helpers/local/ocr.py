@@ -26,12 +26,15 @@ class TextLine:
 
     A row is the text boxes the detector found on one visual row, left to right, joined by a space
     (so "TOTAL" and "$21.50" on a receipt, or the cells of a table row, stay together); ``score``
-    is the lowest recognition score of its boxes.
+    is the lowest recognition score of its boxes, and ``size`` the glyph size of its largest text:
+    the widest pixels per character of its boxes (a horizontal box's width over its letters; a
+    vertical box's height), which tells a heading from body text better than box heights do.
     """
 
     text: str
     box: tuple[int, int, int, int]
     score: float
+    size: float = 0.0
 
 
 def _load_ocr() -> Any:
@@ -85,23 +88,129 @@ def ocr(data: bytes) -> list[TextLine]:
 
 
 def _ocr_run(engine: Any, data: bytes) -> list[TextLine]:
+    """RapidOCR's steps (as ``engine(bgr, use_cls=False, return_word_box=True)`` runs them), with dense
+    lines cut apart, recognition spread over the cores, and character boxes only where spaces are put back.
+
+    No angle classifier: pages and photos of text are upright, and the classifier turned upright
+    lines upside down (into gibberish) on rendered test pages.
+    """
     pixels = decode_image(data)
-    # RapidOCR wants BGR like OpenCV. No angle classifier: pages and photos of text are upright, and
-    # the classifier turned upright lines upside down (into gibberish) on rendered test pages.
-    # return_word_box adds where each recognised character is, used to put back lost word spaces.
-    bgr = pixels[:, :, ::-1].copy()
-    result, _ = engine(bgr, use_cls=False, return_word_box=True)
+    bgr = pixels[:, :, ::-1].copy()  # RapidOCR wants BGR like OpenCV
+    img, ratio_h, ratio_w = engine.preprocess(bgr)
+    img, record = engine.maybe_add_letterbox(img, {"preprocess": {"ratio_h": ratio_h, "ratio_w": ratio_w}})
+    found, _ = engine.auto_text_det(img)
+    if found is None:
+        return []
+    boxes, scales = _cut_overlaps(found)
+    crops = engine.get_crop_img_list(img, boxes)
+    readings = _read_all(engine.text_rec, crops, scales)
+    raw_h, raw_w = bgr.shape[:2]
     gray = grayscale(pixels)
-    boxes = []
-    for box, text, score, *chars in result or []:
-        if len(chars) >= 2:
-            text = restore_spaces(gray, box, text, chars[1], chars[0])
+    lines = []
+    for img_box, box, crop, (text, score, info) in zip(
+        boxes, engine._get_origin_points(boxes, record, raw_h, raw_w).tolist(), crops, readings, strict=True
+    ):
+        if float(score) < engine.text_score:  # RapidOCR drops what it is unsure of
+            continue
+        if len(text) >= 3 and horizontal(box):
+            chars = char_boxes(img_box, crop.shape[1], crop.shape[0], info)
+            chars = engine._get_origin_points(chars, record, raw_h, raw_w).astype(np.int32).tolist()
+            text = restore_spaces(gray, box, text, list(text), chars)
         text, score = _reread_vertical(engine, bgr, box, text, score)
         xs = [round(float(p[0])) for p in box]
         ys = [round(float(p[1])) for p in box]
         if text.strip():
-            boxes.append(TextLine(text.strip(), (min(xs), min(ys), max(xs), max(ys)), round(float(score), 4)))
-    return rows(boxes)
+            lines.append(TextLine(text.strip(), (min(xs), min(ys), max(xs), max(ys)), round(float(score), 4)))
+    return rows(lines)
+
+
+def _cut_overlaps(boxes: list[np.ndarray]) -> tuple[list[np.ndarray], list[float | None]]:
+    """Cut the boxes of dense lines apart, so each crop holds one line of text.
+
+    The detector's boxes are about 1.7 times the height of their letters; when lines are set closer
+    than that (a dense page: 7.5 pt type on 8.6 pt lines), a box also takes in the lower or upper
+    part of the neighbouring lines, and the recogniser reads those as well (letters dropped,
+    "nightshitThreviwoard"). A box of horizontal text that overlaps the box of a line above or below
+    (a box across it, whose centre is more than half a height away) by more than ``CUT_OVERLAP`` of
+    its height is cut at the middle between the two centres. Returns the boxes, and for each cut box
+    the recogniser's input height per pixel of the cut crop (``CUT_READ_SCALE`` over the uncut box's
+    height), None for a box left whole (read as RapidOCR reads it).
+    """
+    corners = np.array(boxes, np.float32)
+    left, right = corners[:, :, 0].min(axis=1), corners[:, :, 0].max(axis=1)
+    top, bottom = corners[:, :, 1].min(axis=1), corners[:, :, 1].max(axis=1)
+    height, centre = bottom - top, (top + bottom) / 2
+    wide = right - left > height
+    smaller = np.minimum.outer(height, height)
+    cut = (
+        np.outer(wide, wide)
+        & (np.minimum.outer(right, right) > np.maximum.outer(left, left))
+        & (np.minimum.outer(bottom, bottom) - np.maximum.outer(top, top) > CUT_OVERLAP * smaller)
+        & (np.abs(np.subtract.outer(centre, centre)) > smaller / 2)
+    )
+    middle = np.add.outer(centre, centre) / 2
+    above = cut & (centre[None, :] < centre[:, None])
+    below = cut & (centre[None, :] > centre[:, None])
+    new_top = np.maximum(top, np.where(above, np.ceil(middle), -np.inf).max(axis=1))
+    new_bottom = np.minimum(bottom, np.where(below, np.floor(middle), np.inf).min(axis=1))
+    out: list[np.ndarray] = []
+    scales: list[float | None] = []
+    for i, box in enumerate(boxes):
+        if not cut[i].any() or new_bottom[i] - new_top[i] < 4:
+            out.append(box)
+            scales.append(None)
+            continue
+        box = box.copy()
+        box[:2, 1] += new_top[i] - top[i]
+        box[2:, 1] -= bottom[i] - new_bottom[i]
+        out.append(box)
+        scales.append(CUT_READ_SCALE / float(height[i]))
+    return out, scales
+
+
+def _read_all(recogniser: Any, crops: list[np.ndarray], scales: list[float | None]) -> list[tuple[str, float, Any]]:
+    """Recognise every crop: (text, score, CTC columns of the characters) each, on every core.
+
+    Whole boxes are read in RapidOCR's batches (sorted by aspect ratio, ``rec_batch_num`` at a time,
+    each padded to its widest crop), so they come out exactly as ``engine(...)`` reads them; a cut
+    box is read alone at its own height. The batches and cut boxes are spread over ``READ_WORKERS``
+    threads, each running ONNX Runtime on one core; each result depends only on its own input, so
+    the output does not depend on the order the threads finish in.
+    """
+    whole = [i for i, scale in enumerate(scales) if scale is None]
+    order = [whole[j] for j in np.argsort(np.array([crops[i].shape[1] / crops[i].shape[0] for i in whole]))]
+    size = recogniser.rec_batch_num
+    units = [order[k : k + size] for k in range(0, len(order), size)]
+    units += [[i] for i, scale in enumerate(scales) if scale is not None]
+    units.sort(key=lambda unit: -sum(crops[i].shape[1] / crops[i].shape[0] for i in unit))  # longest first
+
+    def read(unit: list[int]) -> list[Any]:
+        scale = scales[unit[0]]
+        if scale is None:
+            return recogniser([crops[i] for i in unit], True)[0]
+        return [_read_at(recogniser, crops[unit[0]], max(16, round(crops[unit[0]].shape[0] * scale)))]
+
+    readings: list[Any] = [None] * len(crops)
+    with ThreadPoolExecutor(READ_WORKERS) as pool:
+        for unit, results in zip(units, pool.map(read, units), strict=True):
+            for i, result in zip(unit, results, strict=True):
+                readings[i] = result
+    return readings
+
+
+def _read_at(recogniser: Any, crop: np.ndarray, height: int) -> tuple[str, float, Any]:
+    """Read one crop resized to ``height`` pixels, as RapidOCR reads a crop at its usual height (48)."""
+    import cv2
+
+    _, base_height, base_width = recogniser.rec_image_shape
+    ratio = crop.shape[1] / crop.shape[0]
+    most = max(base_width / base_height, ratio)
+    width = int(height * most)
+    resized = cv2.resize(crop, (min(width, int(np.ceil(height * ratio))), height)).astype(np.float32)
+    pixels = np.zeros((1, 3, height, width), np.float32)
+    pixels[0, :, :, : resized.shape[1]] = resized.transpose(2, 0, 1) / 127.5 - 1.0
+    predictions = recogniser.session(pixels)[0]
+    return recogniser.postprocess_op(predictions, True, wh_ratio_list=[ratio], max_wh_ratio=most)[0]
 
 
 def _reread_vertical(engine: Any, bgr: np.ndarray, box: Any, text: str, score: float) -> tuple[str, float]:
@@ -155,10 +264,16 @@ def rows(boxes: list[TextLine]) -> list[TextLine]:
         row.sort(key=lambda b: (b.box[0], b.box[1]))
         left, top = min(b.box[0] for b in row), min(b.box[1] for b in row)
         right, bottom = max(b.box[2] for b in row), max(b.box[3] for b in row)
-        joined.append(
-            TextLine(" ".join(b.text for b in row), (left, top, right, bottom), min(b.score for b in row))
-        )
+        size = max(b.size or _glyph_size(b) for b in row)
+        text = " ".join(b.text for b in row)
+        joined.append(TextLine(text, (left, top, right, bottom), min(b.score for b in row), round(size, 1)))
     return sorted(joined, key=lambda line: ((line.box[1] + line.box[3]) / 2, line.box[0]))
+
+
+def _glyph_size(box: TextLine) -> float:
+    """Pixels per character along the text's direction: a proxy of its font size."""
+    left, top, right, bottom = box.box
+    return max(right - left, bottom - top) / max(1, len(box.text.replace(" ", "")))
 
 
 def _centre(line: TextLine) -> float:

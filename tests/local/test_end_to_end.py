@@ -15,6 +15,7 @@ from azure.ai.inference.models import (
     UserMessage,
 )
 
+from helpers.local.model import LITERAL_NOTE
 from helpers.tokens import image_tokens
 
 from .conftest import SENTENCE, b64, data_url
@@ -39,7 +40,10 @@ def test_clip_translated_to_spanish(
     )
     text = reply.choices[0].message.content
     assert "Hola" in text
-    assert text == "Translation (English → Spanish): Hola, cómo eres?\nTranscript: Hello, how are you?"
+    assert (
+        text
+        == f"Translation (English → Spanish): Hola, cómo eres?\nTranscript: Hello, how are you?\n{LITERAL_NOTE}"
+    )
 
 
 def test_wav_audio_tokens_follow_the_clip_length(oai: openai.OpenAI, hello_wav_bytes: bytes) -> None:
@@ -94,9 +98,7 @@ def test_page_question_yields_the_sentence(oai: openai.OpenAI, page_png: bytes) 
         ],
     )
     text = reply.choices[0].message.content
-    assert SENTENCE in text
-    assert text.splitlines()[0] == "A PNG image of 1240x1755 pixels, mostly white (97%)."
-    assert text.splitlines()[1:] == ["Most relevant text (1 of 4 passages):", SENTENCE]
+    assert text.splitlines() == [SENTENCE, "(The passage of the text that matches the question best.)"]
     # 3 + 1 + 7 question tokens + the gpt-4o high-detail cost of 1240x1755 + 3
     assert reply.usage.prompt_tokens == 3 + 1 + 7 + image_tokens(1240, 1755, "high", "gpt-4o") + 3
 
@@ -114,12 +116,12 @@ def test_page_read_in_reading_order(inference: ChatCompletionsClient, page_png: 
             )
         ]
     )
-    assert reply.choices[0].message.content.splitlines()[1:] == [
-        "Text found (4 lines):",
+    assert reply.choices[0].message.content.splitlines() == [
         "Travel notes",
         "Breakfast is served in the garden room.",
         SENTENCE,
         "Bicycles can be rented at the station.",
+        "(The text of the image, 4 lines, in reading order.)",
     ]
     assert reply.usage.prompt_tokens == 3 + 1 + 4 + 85 + 3  # low detail: the gpt-4o base cost
 
@@ -137,7 +139,7 @@ def test_page_text_translated(oai: openai.OpenAI, page_png: bytes) -> None:
             }
         ],
     )
-    assert reply.output_text.splitlines()[1:] == [
+    assert reply.output_text.splitlines() == [
         "Translation (English → Spanish) of its text:",
         "Notas de viaje",
         "El almuerzo está servido en la sala de jardín.",
@@ -148,6 +150,7 @@ def test_page_text_translated(oai: openai.OpenAI, page_png: bytes) -> None:
         "Breakfast is served in the garden room.",
         SENTENCE,
         "Bicycles can be rented at the station.",
+        LITERAL_NOTE,
     ]
 
 
@@ -166,5 +169,5 @@ def test_clip_through_the_responses_api(oai: openai.OpenAI, hello_mp3: bytes) ->
     )
     assert (
         reply.output_text
-        == "Translation (English → Spanish): Hola, cómo eres?\nTranscript: Hello, how are you?"
+        == f"Translation (English → Spanish): Hola, cómo eres?\nTranscript: Hello, how are you?\n{LITERAL_NOTE}"
     )

@@ -7,9 +7,11 @@ import pytest
 from helpers.errors import SettingsError
 from helpers.local import engines, speech, tokenizer
 from helpers.local import translate as apertium
+from helpers.local.answers import paragraphs, passages, rank_lines
 from helpers.local.imagefacts import image_facts
+from helpers.local.intents import question_words, read_intent
 from helpers.local.media import Audio
-from helpers.local.model import compose, paragraphs, passages, question_words, rank_lines, read_intent
+from helpers.local.model import LITERAL_NOTE, compose
 from helpers.local.protocol import Message
 from helpers.local.settings import Settings
 
@@ -56,7 +58,7 @@ def test_tokenizer_counts_and_joins_back() -> None:
         ("Translate this to Spanish.", True, "spa", False, False),
         ("What does she say, in Spanish?", True, "spa", False, False),
         ("Traduce esto al español", True, None, False, False),
-        ("Transcribe the clip", False, None, True, True),
+        ("Transcribe the clip", False, None, True, False),
         ("Write it down in English", False, "eng", True, False),
         ("What is the total on the invoice?", False, None, False, False),
         ("Read the page", False, None, False, True),
@@ -77,7 +79,9 @@ def test_intents(
 def test_question_words_and_ranking() -> None:
     assert question_words("When is the invoice 4711 due, please?") == ["invoice", "4711", "due"]
     lines = ["ACME Ltd", "Invoicenumber4711isdueon3March2025.", "Total due: 120 EUR", "Thank you"]
-    assert rank_lines(lines, ["invoice", "4711", "due"]) == lines[1:3]
+    assert rank_lines(lines, ["invoice", "4711", "due"]) == [lines[1]]  # only the lines that match best
+    assert rank_lines(lines, ["invoice", "total"]) == lines[1:3]  # tied: both, in reading order
+    assert rank_lines(lines, ["invoice", "4711", "zebra"], need=3) == []
     assert rank_lines(lines, ["totals"]) == ["Total due: 120 EUR"]  # plural -s ignored
     assert rank_lines(lines, ["zebra"]) == []
 
@@ -93,7 +97,7 @@ def test_paragraphs_keep_sentences_together() -> None:
 
 def test_text_only_translation_of_quoted_text() -> None:
     reply = compose((Message("user", ("Translate 'the black cat' into Spanish, please",)),))
-    assert reply == "Translation (English → Spanish): El gato negro\nText: the black cat"
+    assert reply == f"Translation (English → Spanish): El gato negro\nText: the black cat\n{LITERAL_NOTE}"
     asked_nothing = compose((Message("user", ("Translate to Spanish",)),))
     assert asked_nothing.startswith("Tell me what to translate")
 
@@ -105,7 +109,7 @@ def test_missing_apertium_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -
     reply = compose((Message("user", ("Translate to Spanish: good night",)),))
     assert reply == (
         "Translation (English → Spanish): Translation is not available: Apertium is not installed. "
-        "Install it with: sudo apt-get install apertium apertium-eng-spa\nText: good night"
+        f"Install it with: sudo apt-get install apertium apertium-eng-spa\nText: good night\n{LITERAL_NOTE}"
     )
 
 
@@ -117,7 +121,7 @@ def test_missing_pair_names_the_package() -> None:
     )
     assert reply.endswith(
         "Install it with: sudo apt-get install apertium-eng-fra (find the package name with: "
-        "apt-cache search apertium)\nText: good night"
+        f"apt-cache search apertium)\nText: good night\n{LITERAL_NOTE}"
     )
 
 

@@ -15,7 +15,7 @@ from azure.ai.inference.aio import ChatCompletionsClient as AsyncChatCompletions
 from azure.ai.inference.models import ImageContentItem, ImageUrl, TextContentItem, UserMessage
 from azure.core.credentials import AzureKeyCredential
 
-from helpers.local.model import HELP
+from helpers.local.model import HELP, LITERAL_NOTE
 
 from .conftest import API_VERSION, b64, data_url, image_bytes, without_ids
 
@@ -276,7 +276,7 @@ def test_text_translation(oai: openai.OpenAI) -> None:
     )
     assert (
         reply.choices[0].message.content
-        == "Translation (English → Spanish): Buenos días, mi amigo.\nText: Good morning, my friend."
+        == f"Translation (English → Spanish): Buenos días, mi amigo.\nText: Good morning, my friend.\n{LITERAL_NOTE}"
     )
 
 
@@ -316,8 +316,8 @@ def test_several_images_one_part_each(oai: openai.OpenAI) -> None:
         ],
     )
     assert reply.choices[0].message.content == (
-        "Image 1:\nA PNG image of 10x10 pixels, mostly red (100%).\nNo text was found in it.\n\n"
-        "Image 2:\nA GIF image of 20x10 pixels, mostly white (100%).\nNo text was found in it."
+        "Image 1: A PNG image of 10x10 pixels, mostly red (100%).\n"
+        "Image 2: A GIF image of 20x10 pixels, mostly white (100%)."
     )
     assert reply.usage.prompt_tokens_details.image_tokens == 255 + 255
 
@@ -338,7 +338,7 @@ def test_follow_up_uses_the_earlier_attachment(oai: openai.OpenAI, hello_wav_byt
     )
     assert (
         reply.choices[0].message.content
-        == "Translation (English → Spanish): Hola, cómo eres?\nTranscript: Hello, how are you?"
+        == f"Translation (English → Spanish): Hola, cómo eres?\nTranscript: Hello, how are you?\n{LITERAL_NOTE}"
     )
 
 
@@ -425,7 +425,8 @@ def test_audio_routes_say_what_is_wrong_with_the_upload(raw: httpx.Client, hello
     )
     assert (header_only.status_code, header_only.json()["error"]["message"]) == (
         400,
-        "'empty.wav' (audio/wav) holds no sound (0 seconds of audio); record or export a clip with speech in it.",
+        "'empty.wav' (audio/wav) is truncated or damaged: its header promises 1.36 s of audio but none is "
+        "there. Re-export or re-download the recording.",
     )
     words_as_text = raw.post(
         "/v1/audio/transcriptions",
