@@ -154,7 +154,8 @@ class Core:
                 if api == "responses"
                 else render.chat_stream(parsed, answer)
             )
-            return StreamingResponse(_replay(events), media_type="text/event-stream", headers=headers)
+            delay = self.settings.stream_delay_ms / 1000
+            return StreamingResponse(_replay(events, delay), media_type="text/event-stream", headers=headers)
         body_out = (
             render.response_object(parsed, answer)
             if api == "responses"
@@ -210,10 +211,13 @@ class Core:
         return await self.guarded(surface, work)
 
 
-async def _replay(events: list[bytes]) -> AsyncIterator[bytes]:
-    """Yield the events one by one, letting the loop run in between: a client that hangs up mid-stream is
-    noticed at once (otherwise every remaining write fails and asyncio logs 'socket.send() raised')."""
-    for event in events:
+async def _replay(events: list[bytes], delay: float = 0.0) -> AsyncIterator[bytes]:
+    """Yield the events one by one, ``delay`` seconds apart (LOCAL_STREAM_DELAY_MS, so a reader sees the
+    reply arrive), letting the loop run in between: a client that hangs up mid-stream is noticed at
+    once (otherwise every remaining write fails and asyncio logs 'socket.send() raised')."""
+    for index, event in enumerate(events):
+        if index and delay:
+            await asyncio.sleep(delay)
         yield event
         await asyncio.sleep(0)
 

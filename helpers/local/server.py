@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import ipaddress
+import os
 import socket
 import sys
 import threading
@@ -27,7 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from ..errors import SettingsError
-from .settings import MODEL_ID, Settings, add_arguments
+from .settings import MODEL_ID, Settings, add_arguments, for_reading
 
 STARTUP_TIMEOUT = 60.0
 #: Seconds ``GET /health`` may take before a server counts as not answering.
@@ -83,7 +84,7 @@ def ensure_started(api_key: str | None = None) -> str:
         previous = _running
         if previous is not None:
             previous.stop(wait=False)  # a thread that is alive but not answering is told to exit
-        settings = Settings.from_env()
+        settings = for_reading(Settings.from_env(), "LOCAL_STREAM_DELAY_MS" in os.environ)
         settings = replace(
             settings,
             host="127.0.0.1",
@@ -161,6 +162,9 @@ def serve_cli(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     try:
         settings = Settings.from_env().with_args(args)
+        settings = for_reading(
+            settings, "LOCAL_STREAM_DELAY_MS" in os.environ or args.stream_delay_ms is not None
+        )
         refuse_public_without_key(settings)
     except SettingsError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -28,6 +28,10 @@ LOCAL_FAULT_EVERY          --fault-every              every Nth new API request 
 LOCAL_FAULT_STATUS         --fault-status             status of an injected fault: 429, 500 or 503 [429]
 LOCAL_FAULT_RETRY_AFTER_MS --fault-retry-after-ms     retry-after-ms sent with an injected 429 [100]
 LOCAL_LATENCY_MS           --latency-ms               latency added to every API request [0]
+LOCAL_STREAM_DELAY_MS      --stream-delay-ms          pause between the chunks of a streamed reply, so a
+                                                      reader sees it arrive; replies not streamed are
+                                                      never delayed [25 for ``serve`` and ``connect()``;
+                                                      0 in ``Settings()``, as tests and benchmarks use]
 LOCAL_MAX_IMAGES           --max-images               images allowed per request [50]
 LOCAL_MAX_IMAGE_MB         --max-image-mb             bytes allowed per image, in MB [20]
 LOCAL_MAX_BODY_MB          --max-body-mb              bytes allowed per request body, in MB; a larger
@@ -60,6 +64,9 @@ from ..limits import MAX_IMAGE_BYTES, MB
 #: The id of the local model in GET /v1/models and in every response's ``model``.
 MODEL_ID = "local-multimodal"
 FAULT_STATUSES = (429, 500, 503)
+#: The pause between streamed chunks when a person is reading (``serve`` and ``connect()``): about
+#: 40 chunks a second, slow enough to see a reply arrive, quick enough not to wait for it.
+INTERACTIVE_STREAM_DELAY_MS = 25
 #: Images per chat request: Azure documents 10 in one place and 50 in its quota table.
 MAX_IMAGES_PER_REQUEST = 50
 
@@ -80,6 +87,7 @@ class Settings:
     fault_status: int = 429
     fault_retry_after_ms: int = 100
     latency_ms: int = 0
+    stream_delay_ms: int = 0
     max_images: int = MAX_IMAGES_PER_REQUEST
     max_image_mb: float = MAX_IMAGE_BYTES / MB
     max_body_mb: float = 64.0
@@ -105,7 +113,7 @@ class Settings:
             raise SettingsError("LOCAL_MAX_IMAGES and LOCAL_MAX_IMAGE_MB must be above 0.")
         if not (self.max_body_mb > 0 and math.isfinite(self.max_body_mb)):
             raise SettingsError(f"LOCAL_MAX_BODY_MB={self.max_body_mb} must be a number of MB above 0.")
-        if self.latency_ms < 0 or self.fault_retry_after_ms < 0:
+        if self.latency_ms < 0 or self.fault_retry_after_ms < 0 or self.stream_delay_ms < 0:
             raise SettingsError("LOCAL_LATENCY_MS and LOCAL_FAULT_RETRY_AFTER_MS must be 0 or more.")
 
     def __repr__(self) -> str:
@@ -237,6 +245,11 @@ _SPECS = (
     _Spec("fault_status", "int", "status of an injected fault: 429, 500 or 503 (default 429)"),
     _Spec("fault_retry_after_ms", "int", "retry-after-ms sent with an injected 429 (default 100)"),
     _Spec("latency_ms", "int", "latency added to every API request (default 0)"),
+    _Spec(
+        "stream_delay_ms",
+        "int",
+        f"pause between streamed chunks, so a reader sees the reply arrive (default {INTERACTIVE_STREAM_DELAY_MS})",
+    ),
     _Spec("max_images", "int", "images allowed per request (default 50)"),
     _Spec("max_image_mb", "float", "size allowed per image in MB (default 20)"),
     _Spec("max_body_mb", "float", "size allowed per request body in MB; larger is a 413 (default 64)"),
@@ -301,3 +314,8 @@ class _RefuseKeyInArgv(argparse.Action):
         option_string: str | None = None,
     ) -> None:
         parser.error(KEY_IN_ARGV)
+
+
+def for_reading(settings: Settings, delay_given: bool) -> Settings:
+    """``settings`` with the interactive stream pacing, unless a stream delay was given."""
+    return settings if delay_given else replace(settings, stream_delay_ms=INTERACTIVE_STREAM_DELAY_MS)

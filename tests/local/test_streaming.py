@@ -13,8 +13,9 @@ from azure.ai.inference.models import UserMessage
 
 from helpers.local import tokenizer
 from helpers.local.model import HELP
+from helpers.local.settings import Settings
 
-from .conftest import API_VERSION, without_ids
+from .conftest import API_VERSION, settings_of, without_ids
 
 HI = [{"role": "user", "content": "Hello there"}]
 
@@ -210,3 +211,31 @@ def test_client_hanging_up_mid_stream_is_quiet(server, caplog: pytest.LogCapture
         == 200
     )
     assert not [r for r in caplog.records if "socket.send() raised" in r.getMessage()]
+
+
+def test_streamed_chunks_are_paced_and_whole_replies_are_not(monkeypatch: pytest.MonkeyPatch) -> None:
+    from helpers.local import app
+
+    slept: list[float] = []
+    real_sleep = asyncio.sleep
+
+    async def record(seconds: float) -> None:
+        slept.append(seconds)
+        await real_sleep(0)
+
+    monkeypatch.setattr(app.asyncio, "sleep", record)
+
+    async def collect() -> list[bytes]:
+        return [event async for event in app._replay([b"a", b"b", b"c"], 0.04)]
+
+    assert asyncio.run(collect()) == [b"a", b"b", b"c"]
+    assert slept == [0, 0.04, 0, 0.04, 0]  # a pause before every event but the first
+
+
+def test_reading_pace_is_the_default_of_serve_and_connect_only() -> None:
+    from helpers.local.settings import INTERACTIVE_STREAM_DELAY_MS, for_reading
+
+    assert Settings().stream_delay_ms == 0  # tests and benchmarks
+    assert for_reading(Settings(), delay_given=False).stream_delay_ms == INTERACTIVE_STREAM_DELAY_MS == 25
+    assert for_reading(Settings(stream_delay_ms=0), delay_given=True).stream_delay_ms == 0
+    assert settings_of(["--stream-delay-ms", "60"], {}).stream_delay_ms == 60
