@@ -92,6 +92,12 @@ def _open(source: str | Path | bytes, password: str | None, label: str) -> pymup
         raise PdfError(
             f"{label} is not a readable PDF ({exc}). Check that the file is a complete PDF."
         ) from exc
+    if b"startxref" not in _tail(source):
+        doc.close()  # MuPDF rebuilds what it can and renders missing content as blank pages
+        raise PdfError(
+            f"{label} is truncated: a PDF ends with 'startxref' and '%%EOF' and this one does not (it was cut "
+            "short, e.g. by an interrupted download or copy). Download or export it again."
+        )
     if needs_pass:
         if password is None:
             doc.close()
@@ -105,22 +111,47 @@ def _open(source: str | Path | bytes, password: str | None, label: str) -> pymup
     return doc
 
 
-def _page_error(label: str, number: int, exc: BaseException) -> PdfError:
+def _tail(source: str | Path | bytes) -> bytes:
+    """The last KB of a PDF, where its 'startxref' must be (readers look no further back)."""
+    if isinstance(source, bytes | bytearray):
+        return bytes(source[-1024:])
+    with open(source, "rb") as file:
+        file.seek(max(0, Path(source).stat().st_size - 1024))
+        return file.read()
+
+
+#: What MuPDF reports when it renders a page with content missing or garbled instead of failing:
+#: malformed objects, streams that do not inflate, data that ends early.
+_DAMAGE = re.compile(
+    r"^(format error|syntax error|library error)|zlib error|premature end of data|cannot load content stream"
+    r"|treating as end of file|truncated image|non-page object in page tree",
+    re.MULTILINE,
+)
+
+
+def _page_error(label: str, number: int, why: str) -> PdfError:
     return PdfError(
-        f"Page {number} of {label} cannot be rendered ({type(exc).__name__}: {exc}); the PDF is damaged. "
+        f"Page {number} of {label} cannot be rendered ({why}); the PDF is damaged. "
         "Repair it (open it and save or print it to a new PDF), or leave the page out with pages='...'."
     )
+
+
+def _damage(messages: str) -> str | None:
+    """The first line of MuPDF's messages that says content was lost, or None."""
+    lines = [line for line in messages.splitlines() if _DAMAGE.search(line)]
+    return f"MuPDF: {lines[0]}" if lines else None
 
 
 def _render(
     doc: pymupdf.Document, label: str, number: int, dpi: int, fmt: str, jpeg_quality: int, max_pixels: int
 ) -> bytes:
     zoom = dpi / 72
+    pymupdf.TOOLS.reset_mupdf_warnings()  # MuPDF's own record of what went wrong, read below
     try:
         page = doc[number - 1]
         width, height = page.rect.width * zoom, page.rect.height * zoom
     except Exception as exc:  # a page tree MuPDF cannot walk, a missing page object ...
-        raise _page_error(label, number, exc) from exc
+        raise _page_error(label, number, f"{type(exc).__name__}: {exc}") from exc
     if width * height > max_pixels:
         zoom *= math.sqrt(max_pixels / (width * height))
         warnings.warn(
@@ -130,9 +161,13 @@ def _render(
         )
     try:
         pixmap = page.get_pixmap(matrix=pymupdf.Matrix(zoom, zoom), alpha=False)
-        return pixmap.tobytes("jpeg", jpg_quality=jpeg_quality) if fmt == "jpeg" else pixmap.tobytes("png")
+        data = pixmap.tobytes("jpeg", jpg_quality=jpeg_quality) if fmt == "jpeg" else pixmap.tobytes("png")
     except Exception as exc:
-        raise _page_error(label, number, exc) from exc
+        raise _page_error(label, number, f"{type(exc).__name__}: {exc}") from exc
+    why = _damage(pymupdf.TOOLS.mupdf_warnings())
+    if why is not None:  # MuPDF drew the page with parts missing: refuse it rather than send it
+        raise _page_error(label, number, why)
+    return data
 
 
 #: The document a worker process renders from, or the error opening it gave (raised per page).
@@ -261,7 +296,7 @@ class PdfPages:
                     try:
                         data = pending.popleft().result()
                     except BrokenProcessPool as exc:  # MuPDF crashed the worker process
-                        raise _page_error(self.label, number, exc) from exc
+                        raise _page_error(self.label, number, f"BrokenProcessPool: {exc}") from exc
                     submit(1)
                     yield data
             finally:
