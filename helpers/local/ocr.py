@@ -8,16 +8,26 @@ Results are cached by content hash. The method and its measured accuracy are in 
 from __future__ import annotations
 
 import io
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from .engines import Engine, Missing, digest
+from .engines import THREADS, Engine, Missing, digest
+from .wordspaces import char_boxes, grayscale, horizontal, restore_spaces
+
+__all__ = ["ENGINE", "TextLine", "decode_image", "ocr", "restore_spaces", "rows"]
 
 OCR_INSTALL = "pip install rapidocr_onnxruntime==1.4.4"
 #: Text detection runs with the image's short side at this many pixels (RapidOCR's default minimum).
 DET_SHORT_SIDE = 736
+#: A box overlapping the box of the line above or below by more than this share of its height is cut.
+CUT_OVERLAP = 0.25
+#: A cut line is read with its uncut box at this many pixels high (RapidOCR reads a box at 48).
+CUT_READ_SCALE = 52
+#: Recognition threads, each running ONNX Runtime on one core.
+READ_WORKERS = THREADS
 
 
 @dataclass(frozen=True)
@@ -45,11 +55,29 @@ def _load_ocr() -> Any:
             f"Text recognition is not available: the package rapidocr_onnxruntime is missing. "
             f"Install it with: {OCR_INSTALL}"
         ) from exc
-    # ONNX Runtime's default intra-op threads (one per core): 0.9 s for an A4 page on 2 cores
-    # against 1.7 s on one thread (bench/local_host.py's page, measured on a quiet machine).
+    # Detection runs on ONNX Runtime's default intra-op threads (one per core); recognition on one
+    # thread per call, with READ_WORKERS calls at a time (see _read_all).
     engine = RapidOCR()
     _detect_at_short_side(engine, DET_SHORT_SIDE)
+    # RapidOCR first shrinks an image to 2000 px on its long side and cuts the line crops from that;
+    # detection is sized by DET_SHORT_SIDE anyway, so the crops are cut from the full-size image
+    # (a dense A4 page at 200 dpi: 91% of its words read right instead of 99%).
+    engine.max_side_len = 1 << 30
+    _recognise_on_one_thread(engine)
     return engine
+
+
+def _recognise_on_one_thread(engine: Any) -> None:
+    """Give RapidOCR's recogniser an ONNX Runtime session that computes on the calling thread only."""
+    try:
+        from rapidocr_onnxruntime.main import DEFAULT_CFG_PATH
+        from rapidocr_onnxruntime.utils import OrtInferSession, read_yaml, update_model_path
+    except ImportError:  # another RapidOCR layout: keep its session
+        return
+    config = update_model_path(read_yaml(DEFAULT_CFG_PATH))["Rec"]
+    engine.text_rec.session = OrtInferSession(
+        {**config, "intra_op_num_threads": 1, "inter_op_num_threads": 1}
+    )
 
 
 def _detect_at_short_side(engine: Any, short_side: int) -> None:
@@ -138,37 +166,41 @@ def _cut_overlaps(boxes: list[np.ndarray]) -> tuple[list[np.ndarray], list[float
     """
     corners = np.array(boxes, np.float32)
     left, right = corners[:, :, 0].min(axis=1), corners[:, :, 0].max(axis=1)
-    top, bottom = corners[:, :, 1].min(axis=1), corners[:, :, 1].max(axis=1)
-    height, centre = bottom - top, (top + bottom) / 2
-    wide = right - left > height
+    centre = corners[:, :, 1].mean(axis=1)
+    height = np.maximum(_length(corners[:, 0] - corners[:, 3]), _length(corners[:, 1] - corners[:, 2]))
+    wide = np.maximum(_length(corners[:, 0] - corners[:, 1]), _length(corners[:, 3] - corners[:, 2])) > height
+    apart = np.abs(np.subtract.outer(centre, centre))
     smaller = np.minimum.outer(height, height)
     cut = (
         np.outer(wide, wide)
         & (np.minimum.outer(right, right) > np.maximum.outer(left, left))
-        & (np.minimum.outer(bottom, bottom) - np.maximum.outer(top, top) > CUT_OVERLAP * smaller)
-        & (np.abs(np.subtract.outer(centre, centre)) > smaller / 2)
+        & (np.add.outer(height, height) / 2 - apart > CUT_OVERLAP * smaller)
+        & (apart > smaller / 2)
     )
-    middle = np.add.outer(centre, centre) / 2
-    above = cut & (centre[None, :] < centre[:, None])
-    below = cut & (centre[None, :] > centre[:, None])
-    new_top = np.maximum(top, np.where(above, np.ceil(middle), -np.inf).max(axis=1))
-    new_bottom = np.minimum(bottom, np.where(below, np.floor(middle), np.inf).min(axis=1))
+    above = np.where(cut & (centre[None, :] < centre[:, None]), apart / 2, np.inf).min(axis=1)
+    below = np.where(cut & (centre[None, :] > centre[:, None]), apart / 2, np.inf).min(axis=1)
     out: list[np.ndarray] = []
     scales: list[float | None] = []
     for i, box in enumerate(boxes):
-        if not cut[i].any() or new_bottom[i] - new_top[i] < 4:
+        if not cut[i].any():
             out.append(box)
             scales.append(None)
             continue
         box = box.copy()
-        box[:2, 1] += new_top[i] - top[i]
-        box[2:, 1] -= bottom[i] - new_bottom[i]
+        box[:2, 1] += max(0.0, height[i] / 2 - above[i])  # top corners down to the middle line
+        box[2:, 1] -= max(0.0, height[i] / 2 - below[i])  # bottom corners up to it
         out.append(box)
         scales.append(CUT_READ_SCALE / float(height[i]))
     return out, scales
 
 
-def _read_all(recogniser: Any, crops: list[np.ndarray], scales: list[float | None]) -> list[tuple[str, float, Any]]:
+def _length(vectors: np.ndarray) -> np.ndarray:
+    return np.sqrt((vectors.astype(np.float64) ** 2).sum(axis=-1))
+
+
+def _read_all(
+    recogniser: Any, crops: list[np.ndarray], scales: list[float | None]
+) -> list[tuple[str, float, Any]]:
     """Recognise every crop: (text, score, CTC columns of the characters) each, on every core.
 
     Whole boxes are read in RapidOCR's batches (sorted by aspect ratio, ``rec_batch_num`` at a time,
@@ -271,9 +303,12 @@ def rows(boxes: list[TextLine]) -> list[TextLine]:
 
 
 def _glyph_size(box: TextLine) -> float:
-    """Pixels per character along the text's direction: a proxy of its font size."""
+    """Pixels per letter along the text's direction, a proxy of its font size. The detector pads each
+    box by about 0.3 of its thickness on every side, which is taken off first, else short words
+    ("Tax", "80") would look as large as headings."""
     left, top, right, bottom = box.box
-    return max(right - left, bottom - top) / max(1, len(box.text.replace(" ", "")))
+    length, thickness = max(right - left, bottom - top), min(right - left, bottom - top)
+    return max(1.0, length - 0.6 * thickness) / max(1, len(box.text.replace(" ", "")))
 
 
 def _centre(line: TextLine) -> float:
@@ -284,95 +319,6 @@ def _vertical(line: TextLine, median_height: float) -> bool:
     """A box of vertical text: taller than wide and than two lines of the image's text."""
     left, top, right, bottom = line.box
     return bottom - top > max(1.5 * (right - left), 2 * median_height)
-
-
-# --- word spaces -------------------------------------------------------------------------------
-
-#: A gap between two recognised characters is a word space when its blank stretch is wider than
-#: both of these: a share of the text box's height, and a multiple of the box's median gap between
-#: neighbouring characters. Measured on the workbook's samples and held-out pages (see the README).
-SPACE_OF_HEIGHT = 0.14
-SPACE_OF_MEDIAN = 2.5
-_NO_SPACE_BEFORE = frozenset(".,:;!?)]}%'\"-")
-_NO_SPACE_AFTER = frozenset("([{$#'\"-")
-
-
-def grayscale(pixels: np.ndarray) -> np.ndarray:
-    """Luminance (0-255, float32) of RGB pixels."""
-    return pixels.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
-
-
-def restore_spaces(gray: np.ndarray, box: Any, text: str, chars: list[str], char_boxes: list[Any]) -> str:
-    """Put back the word spaces RapidOCR's recogniser dropped ("Salesby region" -> "Sales by region").
-
-    The bundled recogniser (PP-OCRv4, trained mostly on Chinese) often emits no space between English
-    words. For each pair of neighbouring characters (from ``return_word_box``: each character's box),
-    the widest stretch of blank columns between their centres is measured in the image, with
-    anti-aliased columns counting in part; a stretch clearly wider than the usual gap between letters
-    of the box is a space. Never between two digits, inside a number (21.50, 2,379, 12:41), next to a
-    hyphen or quote, before closing punctuation or after an opening bracket or currency sign. Boxes that
-    are not horizontal, or whose characters do not match the text, are returned unchanged.
-    """
-    if len(chars) != len(char_boxes) or "".join(chars) != text or len(chars) < 3:
-        return text
-    xs = [float(p[0]) for p in box]
-    ys = [float(p[1]) for p in box]
-    height = max(ys) - min(ys)
-    if max(xs) - min(xs) < height or abs(float(box[0][1]) - float(box[1][1])) > 0.25 * height:
-        return text
-    left, top = max(0, int(np.floor(min(xs)))), max(0, int(np.floor(min(ys))))
-    ink = _ink(gray[top : int(np.ceil(max(ys))), left : int(np.ceil(max(xs)))])
-    if ink is None:
-        return text
-    blank = 1.0 - ink.max(axis=0)  # per column: 0 where some pixel is fully ink, 1 where all is background
-    centres = [(min(float(p[0]) for p in b) + max(float(p[0]) for p in b)) / 2 - left for b in char_boxes]
-    pairs = [i for i in range(len(chars) - 1) if chars[i] != " " and chars[i + 1] != " "]
-    gaps = {i: _widest_blank(blank[max(0, round(centres[i])) : max(0, round(centres[i + 1]))]) for i in pairs}
-    if not gaps:
-        return text
-    median = max(float(np.median(list(gaps.values()))), 1.0)
-    threshold = max(SPACE_OF_HEIGHT * ink.shape[0], SPACE_OF_MEDIAN * median)
-    out = []
-    for i, char in enumerate(chars):
-        out.append(char)
-        if i in gaps and gaps[i] > threshold and _may_split(chars, i):
-            out.append(" ")
-    return "".join(out)
-
-
-def _ink(crop: np.ndarray) -> np.ndarray | None:
-    """How much ink (0-1) each pixel of a text box holds; None when the box has no contrast."""
-    import cv2
-
-    if crop.size == 0 or float(crop.max() - crop.min()) < 32:
-        return None
-    threshold, _ = cv2.threshold(crop.astype(np.uint8), 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    dark = crop <= threshold
-    # Text is the smaller class: dark text on light, or light text on dark.
-    text, background = (crop[dark], crop[~dark]) if dark.mean() <= 0.5 else (crop[~dark], crop[dark])
-    ink = np.clip(
-        (float(background.mean()) - crop) / (float(background.mean()) - float(text.mean())), 0.0, 1.0
-    )
-    ink[(ink > 0.5).mean(axis=1) > 0.8] = 0.0  # rows that are rules (table borders, underlines), not text
-    return ink
-
-
-def _widest_blank(blank: np.ndarray) -> float:
-    """The widest run of blank columns (blankness above a half), in pixels, counting partial columns in part."""
-    mask = blank > 0.5
-    if not mask.any():
-        return 0.0
-    runs = np.cumsum(~mask)[mask]
-    return float(np.bincount(runs, weights=blank[mask]).max())
-
-
-def _may_split(chars: list[str], i: int) -> bool:
-    before, after = chars[i], chars[i + 1]
-    if before.isdigit() and after.isdigit():
-        return False
-    if after in _NO_SPACE_BEFORE or before in _NO_SPACE_AFTER:
-        return False
-    return not (before in ".,:" and i > 0 and chars[i - 1].isdigit() and after.isdigit())
 
 
 def decode_image(data: bytes) -> np.ndarray:
