@@ -1,7 +1,13 @@
 """Attachments of a request: images and audio decoded, checked against helpers.limits and costed.
 
 Images come as base64 data URLs or as http(s) URLs, which :mod:`.urls` fetches only from loopback
-or from hosts that LOCAL_IMAGE_URL_ALLOW lists. Token costs come from :mod:`helpers.tokens`, the one implementation.
+or from hosts that LOCAL_IMAGE_URL_ALLOW lists. Audio comes as ``input_audio`` (base64 and its
+format) or as ``audio_url`` (the Foundry shape: ``{"url": ...}``, a data URL or an http(s) URL under
+the same URL rules as images). Either way the clip must be wav or mp3, the formats ``input_audio``
+takes, told from its bytes (an ``audio_url`` has no format field; the URL's name is not trusted):
+other audio that the recogniser could decode (m4a, ogg, flac) is refused with a hint to convert it
+with ``helpers.prepare_audio``, so a request the local host accepts is one the services accept too.
+Token costs come from :mod:`helpers.tokens`, the one implementation.
 """
 
 from __future__ import annotations
@@ -26,9 +32,10 @@ from ..limits import (
 from ..tokens import DEFAULT_TOKEN_MODEL, audio_tokens, formula_for, image_tokens
 from . import errors
 from .engines import digest
+from .errors import ApiError
 from .settings import Settings
 from .speech import decode_audio
-from .urls import fetch_image
+from .urls import fetch_image, fetch_media
 
 
 @dataclass(frozen=True)
@@ -143,16 +150,75 @@ def load_audio(data: Any, fmt: Any, param: str) -> Audio:
         raw = base64.b64decode(data, validate=True)
     except (binascii.Error, ValueError):
         raise errors.invalid_audio(f"{param}.data", fmt) from None
+    _check_audio_size(raw, f"{param}.data")
+    if AUDIO_MIME_TYPES.get(sniff_mime(raw) or "") != fmt:
+        raise errors.invalid_audio(f"{param}.data", fmt)
+    return _decoded_audio(raw, fmt, f"{param}.data")
+
+
+def load_audio_url(url: Any, param: str, settings: Settings) -> Audio:
+    """Decode, check and cost one ``audio_url`` part's clip: ``url`` is ``data:audio/...;base64,...``
+    or an http(s) URL fetched under the image URL rules; the bytes must be wav or mp3."""
+    if not isinstance(url, str):
+        raise errors.missing_parameter(param) if url is None else errors.invalid_type(param, "a string", url)
+    if url.startswith("data:"):
+        raw = _audio_data_url(url, param)
+    elif re.match(r"^https?://", url, re.I):
+        raw = fetch_media(url, param, settings, "audio", MAX_AUDIO_BYTES)
+    else:
+        raise _invalid_audio_url(param, "a value that is neither an http(s) URL nor a 'data:' URL")
+    _check_audio_size(raw, param)
+    mime = sniff_mime(raw)
+    fmt = AUDIO_MIME_TYPES.get(mime or "")
+    if fmt is None:
+        what = f"{mime} bytes" if mime else "bytes that are not audio"
+        raise errors.invalid_value(
+            param,
+            None,
+            why=f"the clip is {what}; audio_url takes wav or mp3 (the formats of input_audio). "
+            "Convert it with helpers.prepare_audio.",
+        )
+    return _decoded_audio(raw, fmt, param)
+
+
+def _audio_data_url(url: str, param: str) -> bytes:
+    head = url[:200].split(",", 1)[0]
+    if not head.endswith(";base64"):
+        raise _invalid_audio_url(param, "a data URL that is not base64-encoded")
+    try:
+        declared, data = parse_data_url(url)
+    except InputError:
+        raise _invalid_audio_url(param, "invalid base64-encoded bytes") from None
+    if not data:
+        raise _invalid_audio_url(param, "empty base64-encoded bytes")
+    if declared is not None and not declared.startswith("audio/"):
+        raise _invalid_audio_url(param, f"unsupported MIME type '{declared}'")
+    return data
+
+
+def _invalid_audio_url(param: str, reason: str) -> ApiError:
+    """400 for an ``audio_url`` that is neither an http(s) URL nor a usable base64 data URL."""
+    return ApiError(
+        400,
+        "invalid_value",
+        f"Invalid audio URL: '{param}'. Expected an http(s) URL or a base64-encoded data URL with an audio "
+        f"MIME type (e.g. 'data:audio/wav;base64,UklGRiQAAABXQVZF'), but got {reason}.",
+        param=param,
+    )
+
+
+def _check_audio_size(raw: bytes, param: str) -> None:
     if len(raw) > MAX_AUDIO_BYTES:
         raise errors.invalid_value(
-            f"{param}.data",
+            param,
             None,
             why=f"the audio is {len(raw)} bytes; at most {MAX_AUDIO_BYTES} are allowed. Send a shorter clip.",
         )
-    if AUDIO_MIME_TYPES.get(sniff_mime(raw) or "") != fmt:
-        raise errors.invalid_audio(f"{param}.data", fmt)
+
+
+def _decoded_audio(raw: bytes, fmt: str, param: str) -> Audio:
     try:
         seconds = decode_audio(raw).duration
     except ValueError:
-        raise errors.invalid_audio(f"{param}.data", fmt) from None
+        raise errors.invalid_audio(param, fmt) from None
     return Audio(raw, fmt, seconds, audio_tokens(seconds))

@@ -19,7 +19,7 @@ from typing import Any
 from ..limits import API_VERSION_DATE
 from . import errors, features, tokenizer
 from .errors import ApiError, Surface
-from .media import Audio, Image, load_audio, load_image
+from .media import Audio, Image, load_audio, load_audio_url, load_image
 from .settings import Settings
 
 Part = str | Image | Audio
@@ -191,7 +191,12 @@ def _chat_message(raw: Any, where: str, model: str, settings: Settings) -> Messa
             return load_image(url, spec.get("detail"), f"{at}.image_url", model, settings)
         if kind == "input_audio":
             return _audio_part(part, at)
-        kinds = ("text", "image_url", "input_audio") + (("refusal",) if role == "assistant" else ())
+        if kind == "audio_url":  # the Foundry shape: {"url": an http(s) or data URL}, like image_url
+            spec = _field(part, "audio_url", f"{at}.audio_url", dict, "an object")
+            return load_audio_url(spec.get("url"), f"{at}.audio_url.url", settings)
+        kinds = ("text", "image_url", "input_audio", "audio_url") + (
+            ("refusal",) if role == "assistant" else ()
+        )
         raise errors.invalid_value(f"{at}.type", kind, kinds)
 
     return Message(role, _content_parts(content, where, part_of))
