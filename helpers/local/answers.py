@@ -87,7 +87,7 @@ def _question(rows: Sequence[Row], instruction: str) -> Reply | None:
     kind = reading.value_kind(reading.words(instruction))
     cell = reading.table_cell(rows, asked)
     if cell is not None:
-        return Reply(cell.value, f"(The table's cell {cell.row}.)")
+        return Reply(f"{cell.row}: {cell.value}", "(Read from the table, by its row and column.)")
     labels = [w for w in asked if w not in _NOT_LABELS]
     if kind is not None or labels:
         found = reading.labelled_values(rows, labels, kind) if labels else []

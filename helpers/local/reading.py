@@ -14,6 +14,7 @@ largest glyphs. Everything here is plain rules on those rows, no model:
 
 from __future__ import annotations
 
+import datetime
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -36,7 +37,7 @@ VALUE_PATTERNS: dict[str, re.Pattern[str]] = {
     ),
     "date": re.compile(
         rf"\b(?:\d{{4}}-\d{{2}}-\d{{2}}|\d{{1,2}}[/.]\d{{1,2}}[/.]\d{{2,4}}|\d{{1,2}}\s+{_MONTHS}\s+\d{{4}}"
-        rf"|{_MONTHS}\s+\d{{1,2}},?\s+\d{{4}})\b",
+        rf"|{_MONTHS}\s+\d{{1,2}},?\s*\d{{4}})\b",
         re.I,
     ),
     "time": re.compile(r"\b\d{1,2}:\d{2}(?::\d{2})?(?:\s?[ap]\.?m\.?)?(?!\d)", re.I),
@@ -81,6 +82,8 @@ def value_kind(question_words: Sequence[str]) -> str | None:
     joined = " ".join(question_words)
     if re.search(r"\bwhat time\b|\bat what time\b", joined):
         return "time"
+    if "when" in question_words or "date" in question_words:  # "when is it due?" asks for a date
+        return "date"
     for kind, names in KIND_WORDS.items():
         if any(w in names for w in question_words):
             return kind
@@ -100,11 +103,15 @@ def title(rows: Sequence[Row]) -> Row | None:
 
 
 def prominent(rows: Sequence[Row], count: int = 3) -> list[Row]:
-    """The ``count`` rows with the largest glyphs, in reading order."""
-    ranked = sorted(
-        (r for r in rows if any(c.isalpha() for c in r.text)), key=lambda r: (-round(r.size, 1), r.box[1])
-    )
-    chosen = {id(r) for r in ranked[:count]}
+    """Up to ``count`` rows set clearly larger than the body text (glyphs 15% above the median), the
+    largest first, shown in reading order; the first rows when none stands out."""
+    worded = [r for r in rows if any(c.isalpha() for c in r.text)]
+    if not worded:
+        return list(rows[:count])
+    sizes = sorted(r.size for r in worded)
+    median = sizes[len(sizes) // 2]
+    large = sorted((r for r in worded if r.size >= 1.15 * median), key=lambda r: (-r.size, r.box[1]))[:count]
+    chosen = {id(r) for r in large} or {id(r) for r in worded[:count]}
     return [r for r in rows if id(r) in chosen]
 
 
@@ -158,11 +165,15 @@ def labelled_values(rows: Sequence[Row], labels: Sequence[str], kind: str | None
     scored = []
     for index, row in enumerate(rows):
         positions = label_positions(row.text, labels)
-        if not positions or (
-            kind is None and not row.text[max(positions.values()) :].lstrip().startswith(":")
-        ):
-            continue  # with no kind of value asked for, only a "Label: value" row answers
-        value = value_in(row.text, kind, max(positions.values()))
+        if not positions:
+            continue
+        after = max(positions.values())
+        if kind is None:  # with no kind of value asked for, only a "Label: value" row answers
+            colon = re.match(r"(?:\s*\w+\.?){0,2}\s*:", row.text[after:])  # "Bill to:", "Name:"
+            if colon is None:
+                continue
+            after += colon.end()
+        value = value_in(row.text, kind, after)
         if value is None and kind is not None:
             value = value_in(row.text, kind)
         if value is not None:
@@ -221,11 +232,16 @@ def tables(rows: Sequence[Row]) -> list[tuple[int, int, Table]]:
         j = i
         while j < len(rows) and width >= 2 and len(_split_cells(rows[j].text)[1]) == width:
             j += 1
+        if j - i >= 3 and _years(rows[i].text) and not _years(rows[i + 1].text):
+            i += 1  # a header of years ("City 2022 2023 2024") over the body's numbers
+            continue
         if j - i >= 2:
-            header = rows[i - 1].text.split() if i > 0 else []
-            if len(header) == width + 1 and not _split_cells(rows[i - 1].text)[1]:
+            above = rows[i - 1].text if i > 0 else ""
+            header = above.split()
+            names_only = bool(header) and (not _split_cells(above)[1] or _years(above))
+            if len(header) == width + 1 and names_only:
                 start, names = i - 1, tuple(header)
-            elif len(header) == width and not _split_cells(rows[i - 1].text)[1]:
+            elif len(header) == width and names_only:
                 start, names = i - 1, ("", *header)
             else:
                 start, names = i, ("", *(f"Column {n}" for n in range(1, width + 1)))
@@ -235,6 +251,11 @@ def tables(rows: Sequence[Row]) -> list[tuple[int, int, Table]]:
         else:
             i += 1
     return found
+
+
+def _years(text: str) -> bool:
+    cells = _split_cells(text)[1]
+    return bool(cells) and all(re.fullmatch(r"(?:19|20)\d\d", cell) for cell in cells)
 
 
 def table_cell(rows: Sequence[Row], question_words: Sequence[str]) -> Found | None:
@@ -251,3 +272,148 @@ def table_cell(rows: Sequence[Row], question_words: Sequence[str]) -> Found | No
 def _named(name: str, question_words: Sequence[str]) -> bool:
     wanted = words(name)
     return bool(wanted) and all(any(_matches(w, q) or _matches(q, w) for q in question_words) for w in wanted)
+
+
+# --- labelled pairs, items, dates and numbers (structured outputs) -------------------------------
+
+#: Other spellings of a word in labels and column names ("Qty" for quantity).
+ABBREVIATIONS: dict[str, tuple[str, ...]] = {
+    "quantity": ("qty", "pcs", "units"), "amount": ("amt",), "description": ("desc",),
+    "number": ("no", "nr", "num", "#"), "telephone": ("tel", "phone"), "phone": ("tel", "telephone"),
+}  # fmt: skip
+#: Words of a receipt row that is not an item: totals, taxes, payment; the first four end the items.
+NOT_ITEMS = ("total", "subtotal", "balance", "due", "sub", "tax", "vat", "gst", "tip", "paid", "change", "cash", "card")  # fmt: skip
+#: Header words that belong to the next word of a column name ("Unit price", "Line total").
+_MODIFIERS = frozenset({"unit", "line", "net", "gross", "item", "list", "sale", "per", "total", "tax"})
+_COLON = re.compile(r"(?<=[^\W_]|[.#)])\s?:(?=\s|$)")
+_QUANTITY = re.compile(r"^(\d{1,4})\s?[x×]\s+|\s+[x×]\s?(\d{1,4})$", re.I)
+_MONTHS_OF = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+_MONTH = {m: n for n, m in enumerate(_MONTHS_OF, start=1)}
+
+
+def same_word(a: str, b: str) -> bool:
+    """Two lower-case words name the same thing (see ``_matches``), abbreviations included."""
+    return _matches(a, b) or _matches(b, a) or b in ABBREVIATIONS.get(a, ()) or a in ABBREVIATIONS.get(b, ())
+
+
+def name_words(name: str) -> list[str]:
+    """The words of a field name: ``total_amount`` -> total, amount; ``invoiceNumber`` -> invoice, number."""
+    return words(re.sub(r"(?<=[a-z0-9])(?=[A-Z])|[_\-]", " ", name))
+
+
+def _value_spans(text: str) -> list[tuple[int, int]]:
+    """Where the values (amounts, dates, times, numbers) of ``text`` are: the longest at each place."""
+    found = sorted(
+        (m.span() for p in VALUE_PATTERNS.values() for m in p.finditer(text)), key=lambda s: (s[0], -s[1])
+    )
+    spans: list[tuple[int, int]] = []
+    for start, end in found:
+        if not spans or start >= spans[-1][1]:
+            spans.append((start, end))
+    return spans
+
+
+def pairs(text: str) -> list[tuple[str, str]]:
+    """The (label, value) pairs of a row, "" for no label: ``Date: 2024-03-14 Time: 12:41`` -> (Date,
+    2024-03-14), (Time, 12:41); ``Receipt no. 10482 Table 7`` -> (Receipt no., 10482), (Table, 7);
+    ``Bill to: Contoso Bakery`` -> (Bill to, Contoso Bakery). A label ends at a colon or a value; a
+    colon's value is the value after it, else its text up to the next colon's label (one word)."""
+    spans = _value_spans(text)
+    colons = [m for m in _COLON.finditer(text) if not any(s <= m.start() < e for s, e in spans)]
+    starts = []
+    for i, colon in enumerate(colons):
+        floor = colons[i - 1].end() if i else 0
+        before = [e for s, e in spans if s >= floor and e <= colon.start()]
+        starts.append(
+            before[-1] if before else max(floor, text.rfind(" ", floor, colon.start()) + 1) if i else 0
+        )
+    out: list[tuple[str, str]] = []
+    cursor = 0
+    for i, colon in enumerate(colons):
+        out += _plain(text, cursor, starts[i], spans)
+        end = starts[i + 1] if i + 1 < len(colons) else len(text)
+        after = len(text) - len(text[colon.end() :].lstrip())
+        first = next((e for s, e in spans if s == after), None)
+        out.append((text[starts[i] : colon.start()], text[after : first or end]))
+        cursor = first or end
+    out += _plain(text, cursor, len(text), spans)
+    return [(label.strip(" \t-–—:|"), value.strip()) for label, value in out if value.strip()]
+
+
+def _plain(text: str, start: int, end: int, spans: list[tuple[int, int]]) -> list[tuple[str, str]]:
+    """The pairs of ``text[start:end]``, where no colon is: each value with the words before it."""
+    out = []
+    for s, e in spans:
+        if s >= start and e <= end:
+            out.append((text[start:s], text[s:e]))
+            start = e
+    return out
+
+
+def number_of(text: str) -> float | None:
+    """The number a value means: ``$1,234.50`` -> 1234.5, ``1.234,50 €`` -> 1234.5, ``-3`` -> -3.0."""
+    match = re.search(r"-?\d[\d,.]*", text)
+    digits = match.group().rstrip(".,") if match else ""
+    if re.fullmatch(r"-?\d{1,3}(?:\.\d{3})+,\d{1,2}|-?\d+,\d{2}", digits):  # 1.234,50 and 3,80
+        digits = digits.replace(".", "").replace(",", ".")
+    try:
+        return float(digits.replace(",", ""))
+    except ValueError:
+        return None
+
+
+def iso_date(text: str) -> str | None:
+    """A printed date as YYYY-MM-DD, or None when it cannot be told for sure (``12/03/2024`` may be
+    March 12 or December 3; ``13/03/2024`` is March 13)."""
+    low = text.lower()
+    if m := re.search(r"\b(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})\b", low):
+        year, month, day = (int(g) for g in m.groups())
+    elif m := re.search(r"\b(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})\b", low):
+        first, second, year = (int(g) for g in m.groups())
+        if first != second and first <= 12 and second <= 12:
+            return None
+        day, month = (first, second) if first > 12 or first == second else (second, first)
+    elif m := re.search(r"\b(\d{1,2})(?:st|nd|rd|th)?\s+([a-z]{3})[a-z]*\.?,?\s+(\d{4})\b", low):
+        day, month, year = int(m[1]), _MONTH.get(m[2], 0), int(m[3])
+    elif m := re.search(r"\b([a-z]{3})[a-z]*\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})\b", low):
+        month, day, year = _MONTH.get(m[1], 0), int(m[2]), int(m[3])
+    else:
+        return None
+    try:
+        return datetime.date(year, month, day).isoformat()
+    except ValueError:
+        return None
+
+
+def item_rows(rows: Sequence[Row]) -> list[tuple[str, str, int | None]]:
+    """A receipt's items as (label, amount, quantity or None): rows of a label and one amount at the
+    end ("2 x Tea $5.00" has quantity 2), up to the total; totals, taxes and payment are not items."""
+    items: list[tuple[str, str, int | None]] = []
+    for row in rows:
+        match = re.fullmatch(rf"(.*?[^\W\d_].*?)\s+({VALUE_PATTERNS['amount'].pattern})", row.text.strip())
+        quantity = _QUANTITY.search(match[1]) if match else None
+        label = _QUANTITY.sub("", match[1]).strip() if match else ""
+        if match is None or _value_spans(label):
+            continue
+        if set(words(label)) & set(NOT_ITEMS):
+            if items and set(words(label)) & set(NOT_ITEMS[:4]):
+                break
+            continue
+        items.append((label, match[2], int(quantity[1] or quantity[2]) if quantity else None))
+    return items
+
+
+def table_columns(rows: Sequence[Row], start: int, table: Table) -> tuple[str, ...]:
+    """A table's column names, from the header row above it when :func:`tables` could not split it:
+    a modifier word joins the next ("Unit price"), other extra words join the first column."""
+    if not table.header[1].startswith("Column ") or start == 0 or _split_cells(rows[start - 1].text)[1]:
+        return table.header
+    groups = [[w] for w in rows[start - 1].text.split()]
+    i = 0
+    while len(groups) > len(table.header) and i < len(groups) - 1:
+        if len(groups[i]) == 1 and groups[i][0].lower() in _MODIFIERS:
+            groups[i : i + 2] = [groups[i] + groups[i + 1]]
+        i += 1
+    while len(groups) > len(table.header):
+        groups[0:2] = [groups[0] + groups[1]]
+    return tuple(" ".join(g) for g in groups) if len(groups) == len(table.header) else table.header
