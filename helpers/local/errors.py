@@ -203,15 +203,9 @@ def image_url_not_accessible(param: str, url: str, why: str) -> ApiError:
     )
 
 
-def malformed_url(param: str, url: str, why: str) -> ApiError:
-    """400 for a value that is not a well-formed http(s) URL."""
-    return ApiError(
-        400,
-        "invalid_value",
-        f"Invalid URL in '{param}': {_clip(url)!r} is not a well-formed http(s) URL ({why}). "
-        "Check the URL, or send the image as a base64 data URL.",
-        param=param,
-    )
+def malformed_url(param: str, why: str) -> ApiError:
+    """400 for a value that is not a well-formed http(s) URL; ``why`` names it and the fix."""
+    return ApiError(400, "invalid_value", f"Invalid URL in '{param}': {why}", param=param)
 
 
 def too_many_fetches(slots: int) -> ApiError:

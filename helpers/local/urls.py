@@ -22,8 +22,9 @@ import socket
 import threading
 from urllib.parse import urlsplit
 
+from .. import download
 from ..download import DEADLINE, fetch
-from ..errors import DownloadError, TooLargeError
+from ..errors import DownloadError, InputError, TooLargeError
 from . import errors
 from .errors import ApiError
 from .settings import Settings
@@ -35,17 +36,12 @@ IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
 def check_url(url: str, param: str) -> str:
-    """The lower-case host of a well-formed http(s) URL; a 400 naming ``param`` otherwise."""
-    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in url):
-        raise errors.malformed_url(param, url, "it holds spaces or control characters")
+    """The lower-case host of a well-formed http(s) URL (the client's own check); a 400 naming ``param``."""
     try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
-    except ValueError as exc:
-        raise errors.malformed_url(param, url, str(exc)) from None
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        raise errors.malformed_url(param, url, "it needs http:// or https:// and a host")
-    return parts.hostname.lower()
+        download.check_url(url)
+    except InputError as exc:
+        raise errors.malformed_url(param, str(exc)) from None
+    return (urlsplit(url).hostname or "").lower()
 
 
 def resolve(host: str) -> list[IpAddress]:

@@ -287,16 +287,15 @@ def test_image_url_off_loopback_says_why_in_each_surface_wording(raw: httpx.Clie
 @pytest.mark.parametrize(
     ("url", "why"),
     [
-        ("http://a\t@127.0.0.1/", "it holds spaces or control characters"),
-        ("http://[::1/png", "Invalid IPv6 URL"),
-        ("http://127.0.0.1:99999/a.png", "Port out of range 0-65535"),
+        ("http://a\t@127.0.0.1/", "URL 'http://a\\t@127.0.0.1/' holds the character '\\t' at position 8; remove it"),
+        ("http://[::1/png", "URL 'http://[::1/png' is malformed (Invalid IPv6 URL); check the host and port"),
+        ("http://127.0.0.1:99999/a.png", "URL 'http://127.0.0.1:99999/a.png' is malformed (Port out of range"),
     ],
 )
 def test_malformed_image_urls_are_400(raw: httpx.Client, url: str, why: str) -> None:
     response = raw.post("/v1/chat/completions", json=chat_with(image_part(url)))
     assert response.status_code == 400
-    assert response.json()["error"]["message"].startswith(f"Invalid URL in '{IMAGE_PARAM}': ")
-    assert f"({why})" in response.json()["error"]["message"]
+    assert response.json()["error"]["message"].startswith(f"Invalid URL in '{IMAGE_PARAM}': {why}")
 
 
 def test_url_allow_list_decides_on_names_and_resolved_addresses() -> None:
