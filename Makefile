@@ -53,6 +53,7 @@ bench: venv system
 	$(BIN)/python bench/pdf_render.py
 	$(BIN)/python bench/local_host.py
 	$(BIN)/python bench/imports.py
+	$(BIN)/python bench/speech.py
 
 clean:
 	rm -rf build $(VENV)

@@ -120,6 +120,10 @@ class _ReusedEncoding:
             self.calls += 1
         return self._output
 
+    def forget(self) -> None:
+        """Drop the remembered encoding (benchmarks timing the same clip again)."""
+        self._key, self._output = None, None
+
 
 def _load_whisper() -> Any:
     try:
