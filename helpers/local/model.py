@@ -7,6 +7,8 @@ The reply follows the last user instruction (:mod:`.intents`):
 * transcribe -> the transcript of each clip;
 * a question about an image -> the answer first, from the image's text (:mod:`.answers`), then
   briefly where it came from;
+* a PDF (a file part) -> answered as images are, from each page's text layer (OCR for a scanned
+  page), one answer per page headed ``Page 1``, ``Page 2`` ... when it has several;
 * several attachments -> one short answer per attachment, headed ``Image 1``, ``Audio 1`` ...;
 * text only -> what the local model can do (or the translation of the quoted text).
 
@@ -17,10 +19,12 @@ earlier user message that has some (so "now translate it" works as a follow-up).
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from . import tokenizer
 from .answers import Reply, answer_image, paragraphs
+from .documents import Document
 from .engines import Missing
 from .imagefacts import image_facts
 from .intents import Intent, language_pair, read_intent
@@ -28,6 +32,7 @@ from .languages import BY_CODE
 from .media import Audio, Image
 from .ocr import ocr
 from .protocol import ChatRequest, Message
+from .reading import Row
 from .settings import MODEL_ID
 from .speech import transcribe
 from .translate import translate
@@ -68,15 +73,19 @@ def compose(messages: tuple[Message, ...]) -> str:
     users = [m for m in messages if m.role == "user"]
     instruction = users[-1].text.strip() if users else ""
     intent = read_intent(instruction)
-    attachments: list[Image | Audio] = []
+    attachments: list[Image | Audio | Document] = []
     for message in reversed(users):
         attachments = [p for p in message.parts if not isinstance(p, str)]
         if attachments:
             break
     if not attachments:
         return _text_only(instruction, intent)
-    replies, counts = [], {"Image": 0, "Audio": 0}
+    replies, counts = [], {"Image": 0, "Audio": 0, "Document": 0}
     for item in attachments:
+        if isinstance(item, Document):
+            counts["Document"] += 1
+            replies += _document(item, instruction, intent, counts["Document"], len(attachments) == 1)
+            continue
         kind = "Image" if isinstance(item, Image) else "Audio"
         counts[kind] += 1
         reply = _image(item, instruction, intent) if isinstance(item, Image) else _audio(item, intent)
@@ -117,6 +126,32 @@ def _image(image: Image, instruction: str, intent: Intent) -> Reply:
         rows = ocr(image.data)
     except Missing as exc:
         return Reply(description, str(exc))
+    return _read(rows, description, instruction, intent)
+
+
+def _document(
+    doc: Document, instruction: str, intent: Intent, index: int, alone: bool
+) -> list[tuple[str, Reply]]:
+    """One titled reply per page of a PDF, read from its text layer (OCR for a scanned page): ``Page 2``
+    when the PDF is the only attachment, else ``Document 1`` or ``Document 1, page 2``."""
+    replies = []
+    for page in doc.pages:
+        description = doc.describe(page)
+        if len(doc.pages) == 1:
+            title = "Page 1" if alone else f"Document {index}"
+        else:
+            title = f"Page {page.number}" if alone else f"Document {index}, page {page.number}"
+        try:
+            rows: Sequence[Row] = page.rows if page.scan is None else ocr(page.scan)
+        except Missing as exc:
+            replies.append((title, Reply(description, str(exc))))
+            continue
+        replies.append((title, _read(rows, description, instruction, intent)))
+    return replies
+
+
+def _read(rows: Sequence[Row], description: str, instruction: str, intent: Intent) -> Reply:
+    """The reply from text rows (OCR rows or a PDF page's text layer): a translation or an answer."""
     if intent.translate and rows:
         blocks = paragraphs([row.text for row in rows])
         heading, translation = _translated("\n\n".join(blocks), intent)

@@ -18,11 +18,12 @@ from typing import Any
 
 from ..limits import API_VERSION_DATE
 from . import errors, features, tokenizer
+from .documents import Document, load_chat_file, load_responses_file
 from .errors import ApiError, Surface
 from .media import Audio, Image, load_audio, load_audio_url, load_image
 from .settings import Settings
 
-Part = str | Image | Audio
+Part = str | Image | Audio | Document
 
 
 def new_request_id() -> str:
@@ -194,7 +195,9 @@ def _chat_message(raw: Any, where: str, model: str, settings: Settings) -> Messa
         if kind == "audio_url":  # the Foundry shape: {"url": an http(s) or data URL}, like image_url
             spec = _field(part, "audio_url", f"{at}.audio_url", dict, "an object")
             return load_audio_url(spec.get("url"), f"{at}.audio_url.url", settings)
-        kinds = ("text", "image_url", "input_audio", "audio_url") + (
+        if kind == "file":  # a PDF (file_data); file_id needs the Files API, which is a 400 here
+            return load_chat_file(part, at, model, settings)
+        kinds = ("text", "image_url", "input_audio", "audio_url", "file") + (
             ("refusal",) if role == "assistant" else ()
         )
         raise errors.invalid_value(f"{at}.type", kind, kinds)
@@ -303,8 +306,10 @@ def _responses_item(item: Any, where: str, model: str, settings: Settings) -> Me
             return load_image(url, part.get("detail"), at, model, settings, url_param=f"{at}.image_url")
         if kind == "input_audio":
             return _audio_part(part, at)
+        if kind == "input_file":
+            return load_responses_file(part, at, model, settings)
         raise errors.invalid_value(
-            f"{at}.type", kind, ("input_text", "input_image", "input_audio", "output_text")
+            f"{at}.type", kind, ("input_text", "input_image", "input_audio", "input_file", "output_text")
         )
 
     return Message(role, _content_parts(content, where, part_of))
@@ -356,6 +361,9 @@ def _costed(request: ChatRequest) -> ChatRequest:
                 text += tokenizer.count(part)
             elif isinstance(part, Image):
                 images += part.tokens
+            elif isinstance(part, Document):  # its text layer and one image per page (see .documents)
+                text += part.text_tokens
+                images += part.image_tokens
             else:
                 audio += part.tokens
     text += tokenizer.REPLY_PRIMING
