@@ -22,7 +22,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from . import tokenizer
+from . import structured, tokenizer
 from .answers import Reply, answer_image, paragraphs
 from .documents import Document
 from .engines import Missing
@@ -60,8 +60,10 @@ class Answer:
 
 
 def answer_chat(request: ChatRequest) -> Answer:
-    """The local model's answer to a chat or responses request (cut at max_tokens)."""
-    text = compose(request.messages)
+    """The local model's answer to a chat or responses request (cut at max_tokens): JSON filled from
+    perception when a JSON format was asked for (:mod:`.structured`), else the composed reply."""
+    fmt = request.output_format
+    text = structured.reply(fmt, request.messages) if fmt is not None else compose(request.messages)
     cut = False
     if request.max_tokens is not None:
         text, cut = tokenizer.cut(text, request.max_tokens)

@@ -60,6 +60,7 @@ class ChatRequest:
     audio_tokens: int = 0
     image_tokens: int = 0
     echo: dict[str, Any] = field(default_factory=dict)  # Responses fields its response repeats
+    output_format: features.Format | None = None  # a JSON format asked for (structured outputs)
 
     request_id: str = field(default_factory=new_request_id)  # unique per request, as the services'
     created: int = field(default_factory=lambda: int(time.time()))
@@ -135,7 +136,7 @@ def parse_chat(
     """A Chat Completions body (any surface) as a ChatRequest; ``deployment`` comes from the path."""
     model = _model_of(payload, surface, deployment, header_model)
     check_model(model, surface, settings)
-    features.check_chat_options(payload)
+    output_format = features.check_chat_options(payload)
     raw_messages = payload.get("messages")
     if raw_messages is None:
         raise errors.missing_parameter("messages")
@@ -147,6 +148,7 @@ def parse_chat(
         )
     _check_image_count(raw_messages, "image_url", settings)
     messages = tuple(_chat_message(m, f"messages[{i}]", model, settings) for i, m in enumerate(raw_messages))
+    features.require_json_word(output_format, [m.text for m in messages])
     stream = _bool(payload, "stream")
     options = payload.get("stream_options")
     if options is not None and not stream:
@@ -160,7 +162,8 @@ def parse_chat(
     n = _positive_int(payload, "n") or 1
     if n > 128:
         raise errors.invalid_value("n", n, why=f"{n} is above the maximum of 128.")
-    return _costed(ChatRequest("chat", surface, model, messages, stream, include_usage, max_tokens, n))
+    request = ChatRequest("chat", surface, model, messages, stream, include_usage, max_tokens, n)
+    return _costed(replace(request, output_format=output_format))
 
 
 def _chat_message(raw: Any, where: str, model: str, settings: Settings) -> Message:
@@ -265,6 +268,8 @@ def parse_responses(payload: dict[str, Any], surface: Surface, settings: Setting
         raise errors.invalid_value(
             "input", raw, why="no user message; send at least one message with role 'user'."
         )
+    output_format = features.text_format(payload)  # JSON mode wants the word in the input, not instructions
+    features.require_json_word(output_format, [m.text for m in messages[instructions is not None :]])
     max_tokens = _positive_int(payload, "max_output_tokens")
     request = ChatRequest(
         "responses",
@@ -276,6 +281,7 @@ def parse_responses(payload: dict[str, Any], surface: Surface, settings: Setting
         max_tokens,
         1,
         echo=echo,
+        output_format=output_format,
     )
     return _costed(request)
 

@@ -14,7 +14,6 @@ largest glyphs. Everything here is plain rules on those rows, no model:
 
 from __future__ import annotations
 
-import datetime
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -287,8 +286,6 @@ NOT_ITEMS = ("total", "subtotal", "balance", "due", "sub", "tax", "vat", "gst", 
 _MODIFIERS = frozenset({"unit", "line", "net", "gross", "item", "list", "sale", "per", "total", "tax"})
 _COLON = re.compile(r"(?<=[^\W_]|[.#)])\s?:(?=\s|$)")
 _QUANTITY = re.compile(r"^(\d{1,4})\s?[x×]\s+|\s+[x×]\s?(\d{1,4})$", re.I)
-_MONTHS_OF = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
-_MONTH = {m: n for n, m in enumerate(_MONTHS_OF, start=1)}
 
 
 def same_word(a: str, b: str) -> bool:
@@ -314,10 +311,9 @@ def _value_spans(text: str) -> list[tuple[int, int]]:
 
 
 def pairs(text: str) -> list[tuple[str, str]]:
-    """The (label, value) pairs of a row, "" for no label: ``Date: 2024-03-14 Time: 12:41`` -> (Date,
-    2024-03-14), (Time, 12:41); ``Receipt no. 10482 Table 7`` -> (Receipt no., 10482), (Table, 7);
-    ``Bill to: Contoso Bakery`` -> (Bill to, Contoso Bakery). A label ends at a colon or a value; a
-    colon's value is the value after it, else its text up to the next colon's label (one word)."""
+    """The (label, value) pairs of a row ("" for no label): ``Date: 2024-03-14 Time: 12:41``, ``Receipt no.
+    10482 Table 7``, ``Bill to: Contoso``. A colon's value is the value after it, else its text up to the
+    next colon's one-word label; without a colon, a label is the words before a value."""
     spans = _value_spans(text)
     colons = [m for m in _COLON.finditer(text) if not any(s <= m.start() < e for s, e in spans)]
     starts = []
@@ -348,41 +344,6 @@ def _plain(text: str, start: int, end: int, spans: list[tuple[int, int]]) -> lis
             out.append((text[start:s], text[s:e]))
             start = e
     return out
-
-
-def number_of(text: str) -> float | None:
-    """The number a value means: ``$1,234.50`` -> 1234.5, ``1.234,50 €`` -> 1234.5, ``-3`` -> -3.0."""
-    match = re.search(r"-?\d[\d,.]*", text)
-    digits = match.group().rstrip(".,") if match else ""
-    if re.fullmatch(r"-?\d{1,3}(?:\.\d{3})+,\d{1,2}|-?\d+,\d{2}", digits):  # 1.234,50 and 3,80
-        digits = digits.replace(".", "").replace(",", ".")
-    try:
-        return float(digits.replace(",", ""))
-    except ValueError:
-        return None
-
-
-def iso_date(text: str) -> str | None:
-    """A printed date as YYYY-MM-DD, or None when it cannot be told for sure (``12/03/2024`` may be
-    March 12 or December 3; ``13/03/2024`` is March 13)."""
-    low = text.lower()
-    if m := re.search(r"\b(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})\b", low):
-        year, month, day = (int(g) for g in m.groups())
-    elif m := re.search(r"\b(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})\b", low):
-        first, second, year = (int(g) for g in m.groups())
-        if first != second and first <= 12 and second <= 12:
-            return None
-        day, month = (first, second) if first > 12 or first == second else (second, first)
-    elif m := re.search(r"\b(\d{1,2})(?:st|nd|rd|th)?\s+([a-z]{3})[a-z]*\.?,?\s+(\d{4})\b", low):
-        day, month, year = int(m[1]), _MONTH.get(m[2], 0), int(m[3])
-    elif m := re.search(r"\b([a-z]{3})[a-z]*\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})\b", low):
-        month, day, year = _MONTH.get(m[1], 0), int(m[2]), int(m[3])
-    else:
-        return None
-    try:
-        return datetime.date(year, month, day).isoformat()
-    except ValueError:
-        return None
 
 
 def item_rows(rows: Sequence[Row]) -> list[tuple[str, str, int | None]]:
