@@ -6,6 +6,13 @@ from __future__ import annotations
 class WorkbookError(Exception):
     """Base class of every error raised on purpose by ``helpers``."""
 
+    def _render_traceback_(self) -> list[str]:
+        """What IPython (a notebook, JupyterLab, the ipython shell) shows instead of the traceback: the
+        class name and the message. The message names the input and the fix; dozens of lines of
+        frames above it would only hide it. ``traceback.print_exc()`` still shows the frames."""
+        first, *rest = str(self).splitlines() or [""]
+        return [f"{type(self).__name__}: {first}", *rest]
+
 
 class SettingsError(WorkbookError):
     """A host is unknown or a variable it needs is missing."""

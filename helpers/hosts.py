@@ -272,27 +272,36 @@ HOSTS: dict[str, Callable[[dict[str, Any]], Host]] = {
 }
 
 
-def _read(host: str, setting: Setting) -> str | None:
-    """The value of ``setting``; SettingsError if it is required and unset, or still a placeholder."""
+def _read(setting: Setting) -> tuple[str | None, str | None]:
+    """The value of ``setting`` and what is wrong with it (None when nothing is): ``not set`` when it
+    is required and unset, ``the placeholder of .env.sample`` when it still has a YOUR-... sample value."""
     value = os.environ.get(setting.name, "").strip() or None
     if value is not None and value == setting.sample and "YOUR-" in value:
-        raise SettingsError(
-            f"The {host} host needs {setting.name}, but it still has the placeholder value of "
-            f".env.sample ({setting.sample_line}): put in your own value."
-        )
+        return value, "the placeholder of .env.sample"
     if value is None and setting.need == "required":
-        raise SettingsError(
-            f"The {host} host needs {setting.name}, which is not set. Add this line of .env.sample "
-            f"to .env in the repo root, with your value: {setting.sample_line}"
-        )
-    return setting.sample if value is None and setting.need == "default" else value
+        return None, "not set"
+    return (setting.sample if value is None and setting.need == "default" else value), None
+
+
+def _missing(host: str, problems: list[tuple[Setting, str]], dotenv_path: str) -> str:
+    """One message naming every missing or placeholder variable of ``host``, with the lines to put in .env."""
+    named = [f"{setting.name} ({problem})" for setting, problem in problems]
+    needs = named[0] if len(named) == 1 else ", ".join(named[:-1]) + " and " + named[-1]
+    where = dotenv_path or ".env in the repo root (cp .env.sample .env)"
+    lines = "\n".join(f"    {setting.sample_line}" for setting, _ in problems)
+    these, values = ("this line", "value") if len(problems) == 1 else ("these lines", "values")
+    return (
+        f"The {host} host needs {needs}.\n"
+        f"Put {these} of .env.sample in {where}, with your own {values}:\n{lines}"
+    )
 
 
 def connect(host: str | None = None) -> Host:
     """Return a ready :class:`Host` for ``host`` (default: API_HOST from the environment, else local).
 
     Loads the nearest ``.env`` first, from the current directory upward; variables already in the
-    environment win. Raises SettingsError for an unknown host or a missing or placeholder variable.
+    environment win. Raises SettingsError for an unknown host, or one SettingsError naming every
+    missing or placeholder variable of the host with the ``.env.sample`` lines to copy.
     """
     from dotenv import find_dotenv, load_dotenv
 
@@ -304,7 +313,16 @@ def connect(host: str | None = None) -> Host:
             f"Unknown API_HOST {name!r}. Valid hosts: {', '.join(HOSTS)}. "
             "Set API_HOST in .env (see .env.sample) or pass connect(host=...)."
         )
-    return HOSTS[name]({s.name: _read(name, s) for s in SETTINGS if name in s.hosts.split()})
+    values: dict[str, str | None] = {}
+    problems: list[tuple[Setting, str]] = []
+    for setting in SETTINGS:
+        if name in setting.hosts.split():
+            values[setting.name], problem = _read(setting)
+            if problem:
+                problems.append((setting, problem))
+    if problems:
+        raise SettingsError(_missing(name, problems, dotenv_path))
+    return HOSTS[name](values)
 
 
 __all__ = ["AUDIO_HOSTS", "HOSTS", "INFERENCE_HOSTS", "SETTINGS", "Host", "Setting", "connect"]

@@ -471,34 +471,90 @@ def test_argument_wins_over_api_host(monkeypatch):
 @pytest.mark.parametrize(
     ("host", "env", "line"),
     [
-        ("azure", {}, "AZURE_OPENAI_ENDPOINT=https://YOUR-RESOURCE.openai.azure.com"),
         ("azure", {"AZURE_OPENAI_ENDPOINT": "https://x"}, "AZURE_OPENAI_DEPLOYMENT=YOUR-CHAT-DEPLOYMENT"),
-        ("foundry", {}, "AZURE_AI_ENDPOINT=https://YOUR-RESOURCE.services.ai.azure.com/models"),
+        (
+            "foundry",
+            {"AZURE_AI_MODEL": "m"},
+            "AZURE_AI_ENDPOINT=https://YOUR-RESOURCE.services.ai.azure.com/models",
+        ),
         ("foundry", {"AZURE_AI_ENDPOINT": "https://x/models"}, "AZURE_AI_MODEL=YOUR-MODEL-DEPLOYMENT"),
         ("github", {}, "GITHUB_TOKEN=YOUR-GITHUB-TOKEN"),
         ("openai", {"OPENAI_MODEL": " "}, "OPENAI_API_KEY=YOUR-OPENAI-KEY"),
     ],
 )
-def test_missing_variable(monkeypatch, host, env, line):
+def test_missing_variable(tmp_path, monkeypatch, host, env, line):
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     with pytest.raises(SettingsError) as error:
         connect(host)
     name = line.split("=")[0]
     assert str(error.value) == (
-        f"The {host} host needs {name}, which is not set. Add this line of .env.sample to .env "
-        f"in the repo root, with your value: {line}"
+        f"The {host} host needs {name} (not set).\n"
+        f"Put this line of .env.sample in {tmp_path / '.env'}, with your own value:\n"
+        f"    {line}"
     )
 
 
-def test_placeholder_value_is_refused(monkeypatch):
+def test_every_missing_variable_is_named_at_once(tmp_path, monkeypatch):
+    monkeypatch.setenv("AZURE_OPENAI_API_KEY", "YOUR-AZURE-OPENAI-KEY")
+    with pytest.raises(SettingsError) as error:
+        connect("azure")
+    assert str(error.value) == (
+        "The azure host needs AZURE_OPENAI_ENDPOINT (not set), AZURE_OPENAI_DEPLOYMENT (not set) and "
+        "AZURE_OPENAI_API_KEY (the placeholder of .env.sample).\n"
+        f"Put these lines of .env.sample in {tmp_path / '.env'}, with your own values:\n"
+        "    AZURE_OPENAI_ENDPOINT=https://YOUR-RESOURCE.openai.azure.com\n"
+        "    AZURE_OPENAI_DEPLOYMENT=YOUR-CHAT-DEPLOYMENT\n"
+        "    AZURE_OPENAI_API_KEY=YOUR-AZURE-OPENAI-KEY"
+    )
+
+
+def test_without_a_dotenv_the_message_says_to_make_one(tmp_path, monkeypatch):
+    (tmp_path / ".env").unlink()
+    monkeypatch.setattr("dotenv.find_dotenv", lambda **kwargs: "")  # none upward of tmp_path either
+    with pytest.raises(SettingsError) as error:
+        connect("foundry")
+    assert str(error.value) == (
+        "The foundry host needs AZURE_AI_ENDPOINT (not set) and AZURE_AI_MODEL (not set).\n"
+        "Put these lines of .env.sample in .env in the repo root (cp .env.sample .env), with your own values:\n"
+        "    AZURE_AI_ENDPOINT=https://YOUR-RESOURCE.services.ai.azure.com/models\n"
+        "    AZURE_AI_MODEL=YOUR-MODEL-DEPLOYMENT"
+    )
+
+
+def test_placeholder_value_is_refused(tmp_path, monkeypatch):
     monkeypatch.setenv("GITHUB_TOKEN", "YOUR-GITHUB-TOKEN")
     with pytest.raises(SettingsError) as error:
         connect("github")
     assert str(error.value) == (
-        "The github host needs GITHUB_TOKEN, but it still has the placeholder value of .env.sample "
-        "(GITHUB_TOKEN=YOUR-GITHUB-TOKEN): put in your own value."
+        "The github host needs GITHUB_TOKEN (the placeholder of .env.sample).\n"
+        f"Put this line of .env.sample in {tmp_path / '.env'}, with your own value:\n"
+        "    GITHUB_TOKEN=YOUR-GITHUB-TOKEN"
     )
+
+
+def test_a_notebook_shows_the_message_not_the_traceback(tmp_path, monkeypatch):
+    with pytest.raises(SettingsError) as error:
+        connect("github")
+    assert error.value._render_traceback_() == [
+        "SettingsError: The github host needs GITHUB_TOKEN (not set).",
+        f"Put this line of .env.sample in {tmp_path / '.env'}, with your own value:",
+        "    GITHUB_TOKEN=YOUR-GITHUB-TOKEN",
+    ]
+    assert SettingsError("")._render_traceback_() == ["SettingsError: "]
+    # the same through a real kernel, as a notebook cell runs it
+    import nbclient
+    import nbformat
+
+    notebook = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_code_cell("from helpers import connect\nconnect('github')")]
+    )
+    nbclient.NotebookClient(
+        notebook, allow_errors=True, resources={"metadata": {"path": str(tmp_path)}}
+    ).execute()
+    [output] = notebook.cells[0].outputs
+    assert (output["output_type"], output["ename"]) == ("error", "SettingsError")
+    assert output["traceback"] == error.value._render_traceback_()
 
 
 def test_unknown_host(monkeypatch):
