@@ -23,6 +23,7 @@ sentences in report.pdf.
 from __future__ import annotations
 
 import argparse
+import csv
 import hashlib
 import io
 import shutil
@@ -223,6 +224,96 @@ def make_receipt(path: Path, width: int = 800) -> None:
             draw.text((width - margin, y), right, font=font, fill=0, anchor="ra")
         y += heights.get(style, line)
     image.save(path, "PNG", optimize=True)
+
+
+# ---------------------------------------------------------------- receipts (batch_documents.ipynb)
+
+
+RECEIPTS_DIR = "receipts"
+RECEIPT_COUNT = 40
+SHOPS = ("CORNER BAKERY", "BLUE DOOR DELI", "SUNNY SIDE DINER", "THE BOOK NOOK", "FRESH MARKET")
+#: The menu the receipts draw from: name and price in cents.
+MENU = (
+    ("Coffee", 280),
+    ("Green tea", 240),
+    ("Croissant", 310),
+    ("Bagel", 350),
+    ("Fruit salad", 475),
+    ("Pasta", 890),
+    ("Veggie wrap", 725),
+    ("Lemonade", 320),
+    ("Notebook", 599),
+    ("Pencils", 249),
+    ("Apples", 360),
+    ("Bread", 415),
+)
+
+
+def receipt_rows(number: int) -> tuple[str, list[tuple[str, str, str]], str]:
+    """Receipt ``number`` (1-based) as (shop, rows, total): 2 to 5 items picked by arithmetic, no randomness."""
+    shop = SHOPS[(number - 1) % len(SHOPS)]
+    count = 2 + (number * 7) % 4
+    picks = [MENU[(number * 5 + k * 7) % len(MENU)] for k in range(count)]
+    quantities = [1 + (number + k) % 3 if k == 0 else 1 for k in range(count)]
+    cents = sum(price * quantity for (_, price), quantity in zip(picks, quantities, strict=True))
+    total = f"{cents // 100}.{cents % 100:02d}"
+    day = 1 + (number * 3) % 28
+    rows = [
+        ("title", shop, ""),
+        ("row", f"2024-05-{day:02d}", f"No. {2000 + number * 17}"),
+        ("rule", "", ""),
+    ]
+    for (name, price), quantity in zip(picks, quantities, strict=True):
+        label = f"{quantity} x {name}" if quantity > 1 else name
+        amount = price * quantity
+        rows.append(("row", label, f"${amount // 100}.{amount % 100:02d}"))
+    rows += [("rule", "", ""), ("total", "TOTAL", f"${total}")]
+    return shop, rows, total
+
+
+def draw_receipt(rows: list[tuple[str, str, str]], width: int = 480) -> Image.Image:
+    """A small receipt: DejaVu Sans on white, reduced to 4 grey levels (small PNGs that OCR reads well)."""
+    basic = ImageFont.Layout.BASIC
+    fonts = {
+        "title": ImageFont.truetype(str(SANS_BOLD), 30, layout_engine=basic),
+        "total": ImageFont.truetype(str(SANS_BOLD), 24, layout_engine=basic),
+        "text": ImageFont.truetype(str(SANS), 20, layout_engine=basic),
+    }
+    heights = {"title": 48, "total": 40, "gap": 14, "rule": 20}
+    margin, line = 32, 32
+    height = 2 * margin + sum(heights.get(style, line) for style, _, _ in rows)
+    image = Image.new("L", (width, height), 255)
+    draw = ImageDraw.Draw(image)
+    y = margin
+    for style, left, right in rows:
+        font = fonts.get(style, fonts["text"])
+        if style == "rule":
+            draw.line((margin, y + 9, width - margin, y + 9), fill=0, width=2)
+        elif style in ("title", "center"):
+            draw.text((width // 2, y), left, font=font, fill=0, anchor="ma")
+        elif style in ("row", "total"):
+            draw.text((margin, y), left, font=font, fill=0)
+            draw.text((width - margin, y), right, font=font, fill=0, anchor="ra")
+        y += heights.get(style, line)
+    return image.quantize(colors=4, dither=Image.Dither.NONE)
+
+
+def make_receipts(folder: Path) -> list[Path]:
+    """Write receipt-01.png ... receipt-40.png and totals.csv (file, shop, total) into ``folder``."""
+    folder.mkdir(exist_ok=True)
+    written, table = [], []
+    for number in range(1, RECEIPT_COUNT + 1):
+        shop, rows, total = receipt_rows(number)
+        path = folder / f"receipt-{number:02d}.png"
+        draw_receipt(rows).save(path, "PNG", optimize=True)
+        written.append(path)
+        table.append((path.name, shop, total))
+    totals = folder / "totals.csv"
+    with totals.open("w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(("file", "shop", "total"))
+        writer.writerows(table)
+    return [*written, totals]
 
 
 # ---------------------------------------------------------------- report
@@ -446,6 +537,7 @@ def generate(photo_source: Path | None) -> list[Path]:
     make_receipt(DATA_DIR / "receipt.png")
     make_report(DATA_DIR / "report.pdf")
     written += [DATA_DIR / name for name in ("chart.png", "receipt.png", "report.pdf")]
+    written += make_receipts(DATA_DIR / RECEIPTS_DIR)
     if photo_source is None:
         print("photo.jpg: kept as committed (pass --photo PATH/coffee.png to rebuild it, see README.md)")
     elif not photo_source.is_file():
@@ -470,7 +562,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="also decode, transcribe and search the files")
     args = parser.parse_args(argv)
     for path in generate(args.photo):
-        print(f"{path.name:16} {path.stat().st_size:>8} bytes  sha256 {sha256(path)}")
+        print(f"{path.relative_to(DATA_DIR)!s:23} {path.stat().st_size:>8} bytes  sha256 {sha256(path)}")
     if args.check:
         check()
     return 0
