@@ -12,11 +12,15 @@ NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.
 
 venv: $(STAMP)
 
+# Quiet unless it fails: pip's whole output (setuptools' "Editable installation" notice included)
+# goes to $(VENV)/install.log, and is printed only when the install fails.
 $(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[notebooks,local,dev]'
-	touch $@
+	@echo "Installing the workbook into $(VENV) (a few minutes the first time; log: $(VENV)/install.log)"
+	@$(PYTHON) -m venv $(VENV)
+	@{ $(BIN)/python -m pip install --upgrade pip \
+	    && $(BIN)/python -m pip install -e '.[notebooks,local,dev]'; } >$(VENV)/install.log 2>&1 \
+	    || { cat $(VENV)/install.log; echo "make venv: pip failed; the log above is in $(VENV)/install.log"; exit 1; }
+	@touch $@
 
 # Installs the Debian packages when they are missing and we may (root or password-less sudo);
 # otherwise says which command to run. The workbook works without them; replies then say what is missing.
@@ -31,9 +35,13 @@ system:
 	    echo "note: translation and some tests need: sudo apt-get install $(SYSTEM_PACKAGES)"; \
 	fi
 
-# Jupyter refuses to run as root without --allow-root (containers and CI machines often are root).
+# API_HOST is not set here: connect() reads it from the environment, else .env, else uses local.
+# Jupyter logs only warnings, so the last thing printed is its own block with the URL to open
+# (http://localhost:8888/lab?token=...). It refuses to run as root without --allow-root
+# (containers and CI machines often are root).
 lab: venv system
-	API_HOST=$${API_HOST:-local} $(BIN)/jupyter lab --notebook-dir=notebooks \
+	@echo "JupyterLab on notebooks/ (host: API_HOST from the environment, else .env, else local); Ctrl+C stops it."
+	@$(BIN)/jupyter lab --notebook-dir=notebooks --ServerApp.log_level=WARN --LabApp.log_level=WARN \
 	    $$([ "$$(id -u)" = 0 ] && echo --allow-root)
 
 lint: venv
@@ -46,6 +54,7 @@ test: venv system lint
 	API_HOST=local $(BIN)/pytest tests
 	API_HOST=local $(BIN)/pytest $(NBVAL) notebooks
 
+# Like lab, the host is API_HOST from the environment, else .env, else local.
 run: venv system
 	$(BIN)/python -m helpers run
 
