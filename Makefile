@@ -63,6 +63,7 @@ bench: venv system
 	$(BIN)/python bench/local_host.py
 	$(BIN)/python bench/imports.py
 	$(BIN)/python bench/speech.py
+	$(BIN)/python bench/load.py
 
 clean:
 	rm -rf build $(VENV)
