@@ -256,8 +256,9 @@ class _SchemaCheck:
         for keyword, why in UNSUPPORTED.items():
             if keyword in node and not (keyword == "minLength" and node[keyword] == 0):
                 raise self.unsupported(path, keyword, why)
-        for name, sub in {**node.get("$defs", {}), **node.get("definitions", {})}.items():
-            self.check(sub, (*path, "$defs", name), refs)
+        for key in ("$defs", "definitions"):  # each definition as the $ref that names it
+            for name, sub in node.get(key, {}).items():
+                self.check(sub, (*path, key, name), (*refs, "#/" + "/".join((*path, key, name))))
         if "$ref" in node:
             ref = node["$ref"]
             if ref in refs:
@@ -330,14 +331,14 @@ def types_of(node: dict[str, Any]) -> list[str]:
 
 
 def kind_of(root: dict[str, Any], node: Any) -> str | None:
-    """The JSON type a schema asks for, not counting null (anyOf: its first branch that is not null)."""
+    """The JSON type a schema asks for, null only when nothing else (anyOf: its first branch not null)."""
     if not isinstance(node, dict):
         return None
     node = resolve(root, node)
     for branch in node.get("anyOf", []):
         if (kind := kind_of(root, branch)) not in (None, "null"):
             return kind
-    kinds = [t for t in types_of(node) if t != "null"]
+    kinds = [t for t in types_of(node) if t != "null"] or types_of(node)
     if kinds:
         return kinds[0]
     return "object" if "properties" in node else "array" if "items" in node else None

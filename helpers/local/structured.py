@@ -210,10 +210,15 @@ class _Filler:
                 if len(others) < len(branches) or not others
                 else self.fill(others[0], own, about)
             )
-        kind, nullable = kind_of(self.root, node), "null" in types_of(node)
-        if kind == "object":
+        kind, nullable = (
+            kind_of(self.root, node),
+            "null" in types_of(node) and None in node.get("enum", [None]),
+        )
+        if types_of(node) == ["null"]:
+            return None, True
+        if kind == "object" and "enum" not in node:
             value, found = self.record(node, own)
-        elif kind == "array":
+        elif kind == "array" and "enum" not in node:
             value, found = self.array(node, own, about)
         else:
             value, found = self.scalar(node, kind, own, about, parent)
@@ -229,7 +234,8 @@ class _Filler:
         out: dict[str, Any] = {}
         found_any = False
         used: set[int] = set()
-        extra = {k: {} for k in node.get("required", []) if k not in (properties or {})}
+        more = node.get("additionalProperties") if isinstance(node.get("additionalProperties"), dict) else {}
+        extra = {k: more for k in node.get("required", []) if k not in (properties or {})}
         for key, sub in {**(properties or {}), **extra}.items():
             own = [w for w in reading.name_words(key) if w not in _STOP]
             about = [
@@ -275,8 +281,8 @@ class _Filler:
         if kind == "boolean":
             truth = _TRUTH.get((reading.words(text) or [text.strip()])[0])
             return truth, truth is not None
-        if kind in ("object", "array"):
-            return None, False
+        if kind in ("object", "array", "null"):
+            return None, kind == "null"
         if dated or node.get("format") == "date":
             text = iso_date(text) or text
         return text[: node.get("maxLength", len(text))], True
