@@ -390,6 +390,27 @@ def create_app(settings: Settings) -> FastAPI:
     async def health() -> Response:
         return JSONResponse({"status": "ok", "model": MODEL_ID})
 
+    @app.get("/", include_in_schema=False)
+    async def index(request: Request) -> Response:
+        """A page for people: how to point each SDK here and every route, read from the app. No key is
+        needed and none is shown (the banner of ``serve`` only says whether one is required)."""
+        from html import escape
+
+        from .server import _banner
+
+        lines = _banner(settings, str(request.base_url).rstrip("/"), page=True)
+        rows = "".join(
+            f"<tr><td>{method}</td><td><code>{escape(route.path)}</code></td></tr>"
+            for route in app.routes
+            for method in sorted(getattr(route, "methods", None) or ())
+            if method != "HEAD"
+        )
+        page = (
+            f"<!doctype html><html><head><meta charset=utf-8><title>Local host: {MODEL_ID}</title></head>"
+            f"<body><pre>{escape(lines)}</pre><h2>Routes</h2><table>{rows}</table></body></html>"
+        )
+        return Response(page, media_type="text/html")
+
     for method, path, surface, kind in ROUTES:
         app.add_api_route(
             path, _endpoint(core, surface, kind), methods=[method], name=f"{surface.value}_{kind}"

@@ -221,12 +221,16 @@ def _prepare_engines(settings: Settings) -> list[str]:
     return missing
 
 
-def _banner(settings: Settings, root: str) -> str:
+def _banner(settings: Settings, root: str, page: bool = False) -> str:
+    """What ``serve`` prints when it starts, and (``page``) the top of the page ``GET /`` answers:
+    how to point each SDK at ``root``, and whether a key is required (never the key)."""
     lines = [
         f"Local host: {MODEL_ID} at {root}",
         f'  openai.OpenAI(base_url="{root}/v1")',
         f'  openai.AzureOpenAI(azure_endpoint="{root}", api_version="2024-10-21")',
         f'  azure.ai.inference.ChatCompletionsClient(endpoint="{root}/models")',
+        f'  azure.ai.inference.ChatCompletionsClient(endpoint="{root}")  # as a single-model endpoint',
+        *([] if page else [f"  every route, and these lines: open {root}/ in a browser"]),
         "  auth: "
         + (
             "a key is required (the one in LOCAL_API_KEY, or in the file of --api-key-file / "
@@ -240,7 +244,8 @@ def _banner(settings: Settings, root: str) -> str:
             f"  warning: listening on {settings.host}, reachable from other machines"
             + ("" if settings.api_key else " without a key (--allow-public)")
         )
-    lines.append("Press Ctrl+C to stop.")
+    if not page:
+        lines.append("Press Ctrl+C to stop.")
     return "\n".join(lines)
 
 

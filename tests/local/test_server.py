@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -18,6 +20,7 @@ from azure.core.credentials import AzureKeyCredential
 
 from helpers.errors import SettingsError
 from helpers.local import server as server_module
+from helpers.local.app import ROUTES
 from helpers.local.model import HELP
 from helpers.local.server import (
     _banner,
@@ -30,7 +33,7 @@ from helpers.local.server import (
 )
 from helpers.local.settings import KEY_IN_ARGV, Settings
 
-from .conftest import settings_of
+from .conftest import KEY, settings_of
 
 ROOT = Path(__file__).resolve().parents[2]
 PUBLIC_REFUSED = (
@@ -255,6 +258,43 @@ def test_banner_warns_of_a_public_address() -> None:
         "Press Ctrl+C to stop.",
     ]
     assert "warning" not in _banner(Settings(), "http://127.0.0.1:8000")
+
+
+def test_banner_says_how_to_point_each_sdk_here() -> None:
+    root = "http://127.0.0.1:8000"
+    sdk_lines = [
+        f"Local host: local-multimodal at {root}",
+        f'  openai.OpenAI(base_url="{root}/v1")',
+        f'  openai.AzureOpenAI(azure_endpoint="{root}", api_version="2024-10-21")',
+        f'  azure.ai.inference.ChatCompletionsClient(endpoint="{root}/models")',
+        f'  azure.ai.inference.ChatCompletionsClient(endpoint="{root}")  # as a single-model endpoint',
+    ]
+    assert _banner(Settings(), root).splitlines() == [
+        *sdk_lines,
+        f"  every route, and these lines: open {root}/ in a browser",
+        "  auth: none (any key is accepted)",
+        "Press Ctrl+C to stop.",
+    ]
+    assert _banner(Settings(), root, page=True).splitlines() == [
+        *sdk_lines,
+        "  auth: none (any key is accepted)",
+    ]
+
+
+def test_root_page_lists_the_app_routes_without_a_key(make_server) -> None:
+    running = make_server(api_key=KEY)
+    running.app.add_api_route("/added/later", lambda: {}, methods=["POST"])  # read from the app, per request
+    response = httpx.get(f"{running.url}/")  # no key
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "text/html; charset=utf-8"
+    page = response.text
+    assert KEY not in page
+    pre = re.search(r"<pre>(.*)</pre>", page, re.S).group(1)
+    assert pre == html.escape(_banner(running.settings, running.url, page=True))
+    assert "a key is required" in pre and "Press Ctrl+C" not in pre
+    rows = re.findall(r"<tr><td>(\w+)</td><td><code>([^<]+)</code></td></tr>", page)
+    expected = [("GET", "/health"), ("GET", "/"), *((m, p) for m, p, *_ in ROUTES), ("POST", "/added/later")]
+    assert [(m, html.unescape(p)) for m, p in rows] == expected
 
 
 def test_models_load_lazily() -> None:
