@@ -76,23 +76,20 @@ def _tokens(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``python -m helpers`` and the ``workbook`` console script."""
-    argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["serve"]:
-        from .local.server import serve_cli
-
-        return serve_cli(argv[1:])
-    parser = argparse.ArgumentParser(prog="python -m helpers", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
+def _parser() -> argparse.ArgumentParser:
+    """The parser of every command but ``serve`` (parsed by :func:`helpers.local.server.serve_cli`)."""
+    parser = argparse.ArgumentParser(prog="python -m helpers", description=__doc__.replace("``", ""))
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", help="one of:")
     sub.add_parser("serve", help="run the local host in the foreground (see: serve --help)")
     run = sub.add_parser("run", help="execute every notebook headless; executed copies go to build/")
     run.add_argument("notebooks", nargs="*", help="notebooks to run (default: notebooks/*.ipynb)")
     run.add_argument("--out", default="build", help="folder for the executed copies (default: build)")
     ask = sub.add_parser("ask", help="ask the configured host a question about files and stream the reply")
-    ask.add_argument("question")
+    ask.add_argument("question", help="the question, in quotes")
     ask.add_argument("files", nargs="*", help="images, PDFs or audio clips")
-    ask.add_argument("--detail", default="auto", choices=["auto", "low", "high"])
+    ask.add_argument(
+        "--detail", default="auto", choices=["auto", "low", "high"], help="image detail (default auto)"
+    )
     ask.add_argument("--pages", default=None, help="PDF pages to send, e.g. 1-5 or 1,3 (default: all)")
     ask.add_argument(
         "--max-pages",
@@ -100,25 +97,37 @@ def main(argv: list[str] | None = None) -> int:
         default=MAX_PDF_PAGES,
         help=f"most pages sent of one PDF; more is an error (default {MAX_PDF_PAGES})",
     )
-    ask.add_argument("--host", default=None, help="overrides API_HOST")
+    ask.add_argument("--host", default=None, help="the host to ask; overrides API_HOST (default: API_HOST)")
     pdf = sub.add_parser("pdf2img", help="render PDF pages to image files")
-    pdf.add_argument("pdf")
-    pdf.add_argument("--dpi", type=int, default=150)
+    pdf.add_argument("pdf", help="the PDF file")
+    pdf.add_argument("--dpi", type=int, default=150, help="resolution of the images (default 150)")
     pdf.add_argument("--pages", default=None, help="e.g. 1-3,7 (default: all)")
-    pdf.add_argument("--fmt", default="png", choices=["png", "jpeg"])
-    pdf.add_argument("--password", default=None)
-    pdf.add_argument("--workers", type=int, default=1)
-    pdf.add_argument("--out", default="build/pages")
+    pdf.add_argument("--fmt", default="png", choices=["png", "jpeg"], help="image format (default png)")
+    pdf.add_argument("--password", default=None, help="password of an encrypted PDF")
+    pdf.add_argument("--workers", type=int, default=1, help="pages rendered at once (default 1)")
+    pdf.add_argument("--out", default="build/pages", help="folder for the images (default build/pages)")
     tok = sub.add_parser("tokens", help="estimated input tokens of one image")
-    tok.add_argument("width", type=int)
-    tok.add_argument("height", type=int)
-    tok.add_argument("--detail", default="auto", choices=["auto", "low", "high"])
+    tok.add_argument("width", type=int, help="image width in pixels")
+    tok.add_argument("height", type=int, help="image height in pixels")
+    tok.add_argument(
+        "--detail", default="auto", choices=["auto", "low", "high"], help="image detail (default auto)"
+    )
     tok.add_argument(
         "--model",
         default=DEFAULT_TOKEN_MODEL,
         help=f"model family of the formula (default {DEFAULT_TOKEN_MODEL})",
     )
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``python -m helpers`` and the ``workbook`` console script."""
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["serve"]:
+        from .local.server import serve_cli
+
+        return serve_cli(argv[1:])
+    args = _parser().parse_args(argv)
     handlers = {"run": _run, "ask": _ask, "pdf2img": _pdf2img, "tokens": _tokens}
     try:
         return handlers[args.command](args)

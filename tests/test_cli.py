@@ -1,5 +1,6 @@
 """The command line: tokens, pdf2img, run (the headless main job)."""
 
+import argparse
 import re
 import subprocess
 import sys
@@ -7,8 +8,10 @@ from types import SimpleNamespace
 
 import nbformat
 import pymupdf
+import pytest
 
-from helpers.__main__ import main
+from helpers.__main__ import _parser, main
+from helpers.local.settings import add_arguments
 
 
 def test_tokens_prints_the_estimate(capsys):
@@ -106,3 +109,34 @@ def test_ask_refuses_a_long_pdf_and_sends_the_pages_picked(tmp_path, capsys, mon
     assert [part["type"] for part in content] == ["text", "image_url", "image_url"]
     assert main(["ask", "What is it?", str(tmp_path / "thirty.pdf"), "--max-pages", "30"]) == 0
     assert len(host.messages[0]["content"]) == 31
+
+
+def _actions(parser: argparse.ArgumentParser, name: str) -> list[tuple[str, str, str | None]]:
+    """(command, option or argument, help) of every action of ``parser`` and its subcommands."""
+    found = []
+    for action in parser._actions:
+        label = "/".join(action.option_strings) or action.dest
+        found.append((name, label, action.help))
+        if isinstance(action, argparse._SubParsersAction):
+            found += [(name, choice.dest, choice.help) for choice in action._choices_actions]
+            for command, sub in action.choices.items():
+                found += _actions(sub, f"{name} {command}")
+    return found
+
+
+def test_every_option_has_help():
+    serve = argparse.ArgumentParser()
+    add_arguments(serve)  # serve_cli's options: one per _SPECS row of helpers/local/settings.py
+    actions = _actions(_parser(), "python -m helpers") + _actions(serve, "serve")
+    assert len(actions) > 40
+    assert [a for a in actions if not (a[2] or "").strip()] == []
+    # the one hidden option: --api-key, which only says why a key does not belong in argv
+    assert [a[:2] for a in actions if a[2] == argparse.SUPPRESS] == [("serve", "--api-key")]
+
+
+@pytest.mark.parametrize("command", [[], ["run"], ["ask"], ["pdf2img"], ["tokens"], ["serve"]])
+def test_help_of_every_command(command, capsys):
+    with pytest.raises(SystemExit) as done:
+        main([*command, "--help"])
+    assert done.value.code == 0
+    assert capsys.readouterr().out.startswith("usage: python -m helpers")
