@@ -123,15 +123,16 @@ def wait_for_batch(
     timeout: float | None = None,
     progress: bool = True,
     sleep: Callable[[float], Any] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
 ) -> BatchJob:
     """Poll the job's batches until each has ended (completed, failed, expired, cancelled); return the job.
 
     The pause between polls starts at ``poll`` seconds and grows by half each time up to ``max_poll``
     (a batch takes minutes to hours on the services). With ``timeout`` seconds passed it raises
     TimeoutError and the batches keep running: call it again later, after a restart with
-    ``BatchJob.load(folder)``.
+    ``BatchJob.load(folder)``. ``sleep`` and ``clock`` are for tests.
     """
-    start, delay, bar = time.monotonic(), poll, None
+    start, delay, bar = clock(), poll, None
     try:
         while True:
             job.batches = [client.batches.retrieve(batch_id) for batch_id in job.batch_ids]
@@ -143,7 +144,7 @@ def wait_for_batch(
                 bar.set_postfix_str(", ".join(sorted(set(job.statuses))), refresh=True)
             if all(status in FINAL for status in job.statuses):
                 return job
-            if timeout is not None and time.monotonic() - start + delay > timeout:
+            if timeout is not None and clock() - start + delay > timeout:
                 raise TimeoutError(
                     f"The batches {', '.join(job.batch_ids)} are still running ({', '.join(job.statuses)}) "
                     f"after {timeout:g} s; they keep running: call wait_for_batch again later."

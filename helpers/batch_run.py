@@ -103,8 +103,8 @@ def async_client(client: Any) -> Any:
     credentials, headers, timeout and retries. A sync token provider is called in a worker thread."""
     import openai
 
-    if isinstance(client, openai.AsyncOpenAI):
-        return client
+    if not isinstance(client, openai.OpenAI):
+        return client  # already async (an AsyncOpenAI, or anything with the same methods)
     common: dict[str, Any] = {
         "timeout": client.timeout,
         "max_retries": client.max_retries,
