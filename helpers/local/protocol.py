@@ -1,14 +1,15 @@
 """Parse and validate requests of every route into one internal form.
 
 Chat Completions (OpenAI, Azure classic, Azure v1, Azure AI Inference) and the Responses API
-become a :class:`ChatRequest` (the Whisper endpoints' uploads are parsed in :mod:`.uploads`). Each
+become a :class:`ChatRequest` (the body is read by :mod:`.jsonbody`, the Whisper endpoints' uploads
+are parsed in :mod:`.uploads`). Each
 attachment is handed to :mod:`.media`, which decodes, checks and costs it, so the model and the
-writers never see an invalid request. Errors are raised as :class:`~helpers.local.errors.ApiError` with the service's status, code and message.
+writers never see an invalid request. Errors are raised as :class:`~helpers.local.errors.ApiError`
+with the service's status, code and message.
 """
 
 from __future__ import annotations
 
-import json
 import re
 import secrets
 import time
@@ -20,6 +21,7 @@ from ..limits import API_VERSION_DATE
 from . import errors, features, tokenizer
 from .documents import Document, load_chat_file, load_responses_file
 from .errors import ApiError, Surface
+from .jsonbody import load_json
 from .media import Audio, Image, load_audio, load_audio_url, load_image
 from .settings import Settings
 
@@ -81,46 +83,6 @@ def check_model(model: str, surface: Surface, settings: Settings) -> None:
     """Reject a model/deployment that LOCAL_DEPLOYMENTS does not list (any name when unset)."""
     if settings.deployments and model not in settings.deployments:
         raise errors.model_not_found(model, surface)
-
-
-def load_json(body: bytes) -> dict[str, Any]:
-    """The JSON object of a request body; malformed JSON is a 400."""
-    try:
-        payload = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        detail = (
-            f"line {exc.lineno} column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else "not UTF-8"
-        )
-        raise errors.invalid_json(detail) from None
-    except RecursionError:
-        raise errors.invalid_json("nested too deeply") from None
-    except ValueError:  # Python refuses integers of more than 4300 digits
-        raise errors.invalid_json("a number has too many digits") from None
-    if not isinstance(payload, dict):
-        raise errors.invalid_json("expected an object at the top level")
-    _check_unicode(payload)
-    return payload
-
-
-def _check_unicode(payload: dict[str, Any]) -> None:
-    """A 400 naming the field when a key or string holds a lone surrogate (JSON allows ``"\\ud800"``,
-    UTF-8 cannot encode it, and every later step would fail on it)."""
-    stack: list[tuple[str, Any]] = [("", payload)]
-    while stack:
-        where, value = stack.pop()
-        if isinstance(value, str):
-            if not value.isascii():
-                try:
-                    value.encode("utf-8")
-                except UnicodeEncodeError:
-                    raise errors.invalid_unicode(where or "body") from None
-        elif isinstance(value, dict):
-            for key, item in value.items():
-                path = f"{where}.{key}" if where else key
-                stack.append((path, key))
-                stack.append((path, item))
-        elif isinstance(value, list):
-            stack.extend((f"{where}[{i}]", item) for i, item in enumerate(value))
 
 
 # --- chat completions --------------------------------------------------------------------------

@@ -287,9 +287,15 @@ def test_image_url_off_loopback_says_why_in_each_surface_wording(raw: httpx.Clie
 @pytest.mark.parametrize(
     ("url", "why"),
     [
-        ("http://a\t@127.0.0.1/", "URL 'http://a\\t@127.0.0.1/' holds the character '\\t' at position 8; remove it"),
+        (
+            "http://a\t@127.0.0.1/",
+            "URL 'http://a\\t@127.0.0.1/' holds the character '\\t' at position 8; remove it",
+        ),
         ("http://[::1/png", "URL 'http://[::1/png' is malformed (Invalid IPv6 URL); check the host and port"),
-        ("http://127.0.0.1:99999/a.png", "URL 'http://127.0.0.1:99999/a.png' is malformed (Port out of range"),
+        (
+            "http://127.0.0.1:99999/a.png",
+            "URL 'http://127.0.0.1:99999/a.png' is malformed (Port out of range",
+        ),
     ],
 )
 def test_malformed_image_urls_are_400(raw: httpx.Client, url: str, why: str) -> None:
@@ -364,7 +370,7 @@ def test_audio_format_and_data(raw: httpx.Client, hello_wav_bytes: bytes) -> Non
 def test_unknown_part_type(raw: httpx.Client) -> None:
     response = raw.post("/v1/chat/completions", json=chat_with({"type": "video", "video": {}}))
     assert response.json()["error"] == {
-        "message": "Invalid value: 'video'. Supported values are: 'text', 'image_url', and 'input_audio'.",
+        "message": "Invalid value: 'video'. Supported values are: 'text', 'image_url', 'input_audio', 'audio_url', and 'file'.",
         "type": "invalid_request_error",
         "param": "messages[0].content[0].type",
         "code": "invalid_value",

@@ -754,13 +754,7 @@ class KnownFuzzFailure(AssertionError):
 
 
 #: Surface -> (the failure kinds (prefixes) the current code is known to have there, why).
-KNOWN: dict[str, tuple[tuple[str, ...], str]] = {
-    "openai_chat": ((PLAIN_500, DROPPED), SURROGATE_KEY),
-    "responses": ((PLAIN_500, DROPPED, NOT_JSON), f"{SURROGATE_KEY}; and {NAN_ECHO}"),
-    "azure_classic_chat": ((PLAIN_500, DROPPED), SURROGATE_KEY),
-    "azure_v1_chat": ((PLAIN_500, DROPPED), SURROGATE_KEY),
-    "inference_chat": ((PLAIN_500, DROPPED), SURROGATE_KEY),
-}
+KNOWN: dict[str, tuple[tuple[str, ...], str]] = {}
 
 
 def _marks(name: str) -> list[pytest.MarkDecorator]:
