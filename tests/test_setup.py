@@ -3,6 +3,7 @@ pre-commit hooks and dev container are valid and run what the README says."""
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import re
@@ -174,3 +175,42 @@ def test_devcontainer_sets_up_with_the_readme_command():
     assert re.fullmatch(r"mcr\.microsoft\.com/devcontainers/python:3\.11-\w+", container["image"])
     assert container["postCreateCommand"] == "make venv system"
     assert 8888 in container["forwardPorts"]  # make lab's JupyterLab
+
+
+#: Runs each block it is given with exec, in order, printing a marker line after each.
+RUN_BLOCKS = """\
+import json, sys
+
+for block in json.load(sys.stdin):
+    exec(compile(block, "README.md", "exec"), {})
+    print("=== end of block", flush=True)
+"""
+
+
+def test_readme_python_examples_run_and_print_what_they_compute():
+    blocks = re.findall(r"^```python\n(.*?)^```", (ROOT / "README.md").read_text(), re.M | re.S)
+    assert len(blocks) >= 3
+    done = subprocess.run(
+        [sys.executable, "-c", RUN_BLOCKS],
+        input=json.dumps(blocks),
+        cwd=ROOT,
+        env=make_env(API_HOST="local"),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    outputs = done.stdout.split("=== end of block\n")[:-1]
+    assert len(outputs) == len(blocks)
+    for block, output in zip(blocks, outputs, strict=True):
+        asked, printed = set(), set()
+        for node in ast.walk(ast.parse(block)):
+            if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
+                called = node.value.func
+                if isinstance(called, ast.Attribute) and called.attr in ("create", "complete"):
+                    asked |= {target.id for target in node.targets if isinstance(target, ast.Name)}
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "print":
+                printed |= {n.id for arg in node.args for n in ast.walk(arg) if isinstance(n, ast.Name)}
+        assert asked and asked <= printed, f"an example asks the model without printing the reply:\n{block}"
+        # every print() printed something: the replies are at least one line each
+        assert len(output.splitlines()) >= block.count("print("), (block, output)
