@@ -64,6 +64,7 @@ bench: venv system
 	$(BIN)/python bench/imports.py
 	$(BIN)/python bench/speech.py
 	$(BIN)/python bench/load.py
+	$(BIN)/python bench/batch.py
 
 clean:
 	rm -rf build $(VENV)

@@ -249,15 +249,25 @@ MENU = (
 )
 
 
+def _pick(number: int, what: str, size: int) -> int:
+    """A number below ``size`` fixed by the receipt's number and ``what``: SHA-256, not random numbers."""
+    digest = hashlib.sha256(f"receipt {number} {what}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") % size
+
+
 def receipt_rows(number: int) -> tuple[str, list[tuple[str, str, str]], str]:
-    """Receipt ``number`` (1-based) as (shop, rows, total): 2 to 5 items picked by arithmetic, no randomness."""
+    """Receipt ``number`` (1-based) as (shop, rows, total): 2 to 5 items of the menu, chosen by :func:`_pick`."""
     shop = SHOPS[(number - 1) % len(SHOPS)]
-    count = 2 + (number * 7) % 4
-    picks = [MENU[(number * 5 + k * 7) % len(MENU)] for k in range(count)]
-    quantities = [1 + (number + k) % 3 if k == 0 else 1 for k in range(count)]
+    picks: list[tuple[str, int]] = []
+    for k in range(2 + _pick(number, "count", 4)):
+        index = _pick(number, f"item {k}", len(MENU))
+        while MENU[index] in picks:  # each item once
+            index = (index + 1) % len(MENU)
+        picks.append(MENU[index])
+    quantities = [1 + _pick(number, f"quantity {k}", 3) for k in range(len(picks))]
     cents = sum(price * quantity for (_, price), quantity in zip(picks, quantities, strict=True))
     total = f"{cents // 100}.{cents % 100:02d}"
-    day = 1 + (number * 3) % 28
+    day = 1 + _pick(number, "day", 28)
     rows = [
         ("title", shop, ""),
         ("row", f"2024-05-{day:02d}", f"No. {2000 + number * 17}"),
