@@ -200,9 +200,14 @@ def collect_batch(
         for custom_id, why in _unanswered(batch, job.lines.get(batch.id, [])):
             if custom_id not in found:
                 found[custom_id] = BatchResult(custom_id, _name(custom_id, by_id), False, error=why)
+    ended = [b for b in batches if b.status in ("failed", "cancelled", "expired") and b.id not in job.lines]
+    error = (  # the job was made from ids alone: which request was in the batch that ended is not known
+        f"no result: batch {ended[0].id} {ended[0].status} before answering it"
+        if ended
+        else "no result: the request is in none of the job's batches"
+    )
     for custom_id in by_id:
         if custom_id not in found:
-            error = "no result: the request is in none of the job's batches"
             found[custom_id] = BatchResult(custom_id, by_id[custom_id].item.name, False, error=error)
     ordered = {cid: found[cid] for cid in by_id} | {c: r for c, r in found.items() if c not in by_id}
     if results is not None:
