@@ -82,10 +82,7 @@ INVOICE_JSON = (
 )
 
 
-class Plan(str, enum.Enum):
-    basic = "basic"
-    silver = "silver"
-    gold = "gold"
+Plan = enum.Enum("Plan", {"basic": "basic", "silver": "silver", "gold": "gold"}, type=str)
 
 
 class Membership(BaseModel):
@@ -102,20 +99,25 @@ def strict_schema(model: type[BaseModel]) -> dict[str, Any]:
     return openai.pydantic_function_tool(model)["function"]["parameters"]
 
 
-def checked(text: str | None, schema: dict[str, Any]) -> Any:
-    """The JSON of ``text``, after checking it against ``schema``."""
-    assert text is not None
-    value = json.loads(text)
-    jsonschema.validate(value, schema)
-    return value
+def checked(text: str | None, schema: dict[str, Any]) -> None:
+    """``text`` is JSON that ``schema`` accepts."""
+    jsonschema.validate(json.loads(text or "null"), schema)
 
 
-def _font(size: int, bold: bool = False) -> ImageFont.FreeTypeFont:
-    name = "DejaVuSans-Bold.ttf" if bold else "DejaVuSans.ttf"
-    return ImageFont.truetype(str(FONTS / name), size, layout_engine=ImageFont.Layout.BASIC)
+def receipt(api: str = "chat") -> list[Any]:
+    """The messages asking for the sample receipt, for Chat Completions, Responses or azure-ai-inference."""
+    make = {"chat": chat_message, "responses": responses_message, "inference": inference_message}[api]
+    return [make("Extract the receipt.", prepare_image(RECEIPT))]
 
 
-def _png(image: Image.Image) -> bytes:
+def _page(size: tuple[int, int], lines: list[tuple[int, int, str, int, bool]]) -> bytes:
+    """A white page with ``(x, y, text, font size, bold)`` lines in DejaVu Sans; x < 0 right-aligns at -x."""
+    image = Image.new("L", size, 255)
+    draw = ImageDraw.Draw(image)
+    for x, y, text, points, bold in lines:
+        name = FONTS / ("DejaVuSans-Bold.ttf" if bold else "DejaVuSans.ttf")
+        font = ImageFont.truetype(str(name), points, layout_engine=ImageFont.Layout.BASIC)
+        draw.text((abs(x), y), text, font=font, fill=0, anchor="ra" if x < 0 else "la")
     buffer = io.BytesIO()
     image.save(buffer, "PNG")
     return buffer.getvalue()
@@ -124,38 +126,26 @@ def _png(image: Image.Image) -> bytes:
 @pytest.fixture(scope="module")
 def invoice_png() -> bytes:
     """An invoice: vendor, number, date, bill-to, a table of lines (qty, unit price, amount), total due."""
-    image = Image.new("L", (1000, 660), 255)
-    draw = ImageDraw.Draw(image)
-    text = _font(26)
-    draw.text((60, 50), "NORTHWIND SUPPLIES", font=_font(44, True), fill=0)
-    for y, line in (
-        (140, "Invoice no. INV-2024-117"),
-        (185, "Date: March 12, 2024"),
-        (230, "Bill to: Contoso Bakery"),
-    ):
-        draw.text((60, y), line, font=text, fill=0)
-    rows = [
+    table = [
         ("Description", "Qty", "Unit price", "Amount"),
         ("Flour sacks", "10", "45.00", "450.00"),
         ("Oven repair", "1", "520.00", "520.00"),
         ("Delivery", "2", "132.25", "264.50"),
     ]
-    for r, row in enumerate(rows):
-        y, font = 320 + 50 * r, _font(26, True) if r == 0 else text
-        draw.text((60, y), row[0], font=font, fill=0)
-        draw.text((520, y), row[1], font=font, fill=0)
-        draw.text((660, y), row[2], font=font, fill=0)
-        draw.text((940, y), row[3], font=font, fill=0, anchor="ra")
-    draw.text((60, 560), "Total due: 1,234.50", font=_font(30, True), fill=0)
-    return _png(image)
+    lines = [(60, 50, "NORTHWIND SUPPLIES", 44, True), (60, 560, "Total due: 1,234.50", 30, True)]
+    heads = ("Invoice no. INV-2024-117", "Date: March 12, 2024", "Bill to: Contoso Bakery")
+    lines += [(60, 95 + 45 * i, t, 26, False) for i, t in enumerate(heads, 1)]
+    lines += [
+        (x, 320 + 50 * r, cell, 26, r == 0)
+        for r, row in enumerate(table)
+        for x, cell in zip((60, 520, 660, -940), row, strict=True)
+    ]
+    return _page((1000, 660), lines)
 
 
 @pytest.fixture(scope="module")
 def form_png() -> bytes:
     """A membership form of labelled fields; the date 14/03/2024 can only be 14 March."""
-    image = Image.new("L", (900, 460), 255)
-    draw = ImageDraw.Draw(image)
-    draw.text((60, 40), "Library membership", font=_font(40, True), fill=0)
     fields = (
         "Name: Ada Lovelace",
         "Email: ada@example.com",
@@ -163,44 +153,32 @@ def form_png() -> bytes:
         "Plan: Gold",
         "Joined: 14/03/2024",
     )
-    for i, line in enumerate(fields):
-        draw.text((60, 130 + 60 * i), line, font=_font(28), fill=0)
-    return _png(image)
+    lines = [(60, 40, "Library membership", 40, True)]
+    lines += [(60, 130 + 60 * i, t, 28, False) for i, t in enumerate(fields)]
+    return _page((900, 460), lines)
 
 
 # --- the openai SDK's parse helpers -----------------------------------------------------------------
 
 
 def test_receipt_with_chat_completions_parse(oai: openai.OpenAI):
-    completion = oai.chat.completions.parse(
-        model=MODEL,
-        messages=[chat_message("Extract the receipt.", prepare_image(RECEIPT))],
-        response_format=Receipt,
-    )
+    completion = oai.chat.completions.parse(model=MODEL, messages=receipt(), response_format=Receipt)
     choice = completion.choices[0]
     assert choice.message.content == RECEIPT_JSON
     assert choice.message.refusal is None
     assert choice.finish_reason == "stop"
     checked(choice.message.content, strict_schema(Receipt))
-    receipt = choice.message.parsed
-    assert receipt is not None
-    assert (receipt.shop, receipt.date, receipt.total) == ("GREEN LEAF CAFE", "2024-03-14", 21.50)
-    assert [(i.name, i.price) for i in receipt.items] == [
-        ("Cappuccino", 3.80),
-        ("Blueberry muffin", 2.90),
-        ("Tomato soup", 5.50),
-        ("Cheese sandwich", 6.20),
-        ("Orange juice", 3.10),
-    ]
+    parsed = choice.message.parsed
+    assert parsed is not None
+    assert (parsed.shop, parsed.date, parsed.total) == ("GREEN LEAF CAFE", "2024-03-14", 21.50)
+    assert [(i.name, i.price) for i in parsed.items] == [
+        ("Cappuccino", 3.80), ("Blueberry muffin", 2.90), ("Tomato soup", 5.50), ("Cheese sandwich", 6.20), ("Orange juice", 3.10)
+    ]  # fmt: skip
     assert completion.usage is not None and completion.usage.completion_tokens > 0
 
 
 def test_receipt_with_responses_parse(oai: openai.OpenAI):
-    response = oai.responses.parse(
-        model=MODEL,
-        input=[responses_message("Extract the receipt.", prepare_image(RECEIPT))],
-        text_format=Receipt,
-    )
+    response = oai.responses.parse(model=MODEL, input=receipt("responses"), text_format=Receipt)
     assert response.output_text == RECEIPT_JSON
     assert response.output_parsed == Receipt.model_validate_json(RECEIPT_JSON)
     fmt = response.text.format if response.text else None
@@ -209,11 +187,8 @@ def test_receipt_with_responses_parse(oai: openai.OpenAI):
 
 
 def test_invoice_with_nested_lines(oai: openai.OpenAI, invoice_png: bytes):
-    completion = oai.chat.completions.parse(
-        model=MODEL,
-        messages=[chat_message("Extract the invoice.", prepare_image(invoice_png))],
-        response_format=Invoice,
-    )
+    messages = [chat_message("Extract the invoice.", prepare_image(invoice_png))]
+    completion = oai.chat.completions.parse(model=MODEL, messages=messages, response_format=Invoice)
     message = completion.choices[0].message
     assert message.content == INVOICE_JSON
     checked(message.content, strict_schema(Invoice))
@@ -221,11 +196,8 @@ def test_invoice_with_nested_lines(oai: openai.OpenAI, invoice_png: bytes):
 
 
 def test_form_with_a_bool_an_enum_and_an_optional(oai: openai.OpenAI, form_png: bytes):
-    completion = oai.chat.completions.parse(
-        model=MODEL,
-        messages=[chat_message("Fill in the form.", prepare_image(form_png))],
-        response_format=Membership,
-    )
+    messages = [chat_message("Fill in the form.", prepare_image(form_png))]
+    completion = oai.chat.completions.parse(model=MODEL, messages=messages, response_format=Membership)
     message = completion.choices[0].message
     assert message.content == (
         '{"name":"Ada Lovelace","email":"ada@example.com","member":true,"plan":"gold",'
@@ -236,12 +208,8 @@ def test_form_with_a_bool_an_enum_and_an_optional(oai: openai.OpenAI, form_png: 
 
 
 def test_streamed_json_schema_comes_in_pieces_and_parses(oai: openai.OpenAI):
-    messages = [chat_message("Extract the receipt.", prepare_image(RECEIPT))]
-    pieces = []
-    with oai.chat.completions.stream(model=MODEL, messages=messages, response_format=Receipt) as stream:
-        for event in stream:
-            if event.type == "content.delta":
-                pieces.append(event.delta)
+    with oai.chat.completions.stream(model=MODEL, messages=receipt(), response_format=Receipt) as stream:
+        pieces = [event.delta for event in stream if event.type == "content.delta"]
         final = stream.get_final_completion()
     assert len(pieces) > 10 and "".join(pieces) == RECEIPT_JSON
     assert final.choices[0].finish_reason == "stop"
@@ -249,11 +217,7 @@ def test_streamed_json_schema_comes_in_pieces_and_parses(oai: openai.OpenAI):
 
 
 def test_streamed_responses_json_schema(oai: openai.OpenAI):
-    with oai.responses.stream(
-        model=MODEL,
-        input=[responses_message("Extract the receipt.", prepare_image(RECEIPT))],
-        text_format=Receipt,
-    ) as stream:
+    with oai.responses.stream(model=MODEL, input=receipt("responses"), text_format=Receipt) as stream:
         deltas = [e.delta for e in stream if e.type == "response.output_text.delta"]
         final = stream.get_final_response()
     assert "".join(deltas) == RECEIPT_JSON
@@ -266,70 +230,43 @@ LOOSE = {
     "type": "object",
     "properties": {
         "amount_paid": {"type": "number", "description": "what was paid by card"},
-        "receipt_number": {"type": "integer"},
-        "table": {"type": "integer"},
-        "time": {"type": "string"},
-        "note": {"type": "string"},
-        "tags": {"type": "array", "items": {"type": "string"}},
+        "receipt_number": {"type": "integer"}, "table": {"type": "integer"}, "time": {"type": "string"},
+        "note": {"type": "string"}, "tags": {"type": "array", "items": {"type": "string"}},
     },
     "required": ["amount_paid", "tags"],
-}
+}  # fmt: skip
 
 
 def test_raw_json_schema_not_strict(oai: openai.OpenAI):
-    completion = oai.chat.completions.create(
-        model=MODEL,
-        messages=[chat_message("What was paid?", prepare_image(RECEIPT))],
-        response_format={
-            "type": "json_schema",
-            "json_schema": {"name": "payment", "schema": LOOSE, "strict": False},
-        },
-    )
+    fmt = {"type": "json_schema", "json_schema": {"name": "payment", "schema": LOOSE, "strict": False}}
+    completion = oai.chat.completions.create(model=MODEL, messages=receipt(), response_format=fmt)  # type: ignore[arg-type]
     content = completion.choices[0].message.content
     assert content == '{"amount_paid":21.5,"receipt_number":10482,"table":7,"time":"12:41","tags":[]}'
     checked(content, LOOSE)  # "note" was found nowhere and is not required, so it is left out
 
 
 def test_json_object_is_the_labelled_rows(oai: openai.OpenAI):
+    messages = [chat_message("Return the receipt as JSON.", prepare_image(RECEIPT))]
     completion = oai.chat.completions.create(
-        model=MODEL,
-        messages=[chat_message("Return the receipt as JSON.", prepare_image(RECEIPT))],
-        response_format={"type": "json_object"},
+        model=MODEL, messages=messages, response_format={"type": "json_object"}
     )
-    assert json.loads(completion.choices[0].message.content or "") == {
-        "Tel.": "555-0142",
-        "Date": "2024-03-14",
-        "Time": "12:41",
-        "Receipt no.": "10482",
-        "Table": "7",
-        "Cappuccino": "$3.80",
-        "Blueberry muffin": "$2.90",
-        "Tomato soup": "$5.50",
-        "Cheese sandwich": "$6.20",
-        "Orange juice": "$3.10",
-        "TOTAL": "$21.50",
-        "Paid by card": "$21.50",
-    }
+    assert completion.choices[0].message.content == (
+        '{"Tel.":"555-0142","Date":"2024-03-14","Time":"12:41","Receipt no.":"10482","Table":"7",'
+        '"Cappuccino":"$3.80","Blueberry muffin":"$2.90","Tomato soup":"$5.50","Cheese sandwich":"$6.20",'
+        '"Orange juice":"$3.10","TOTAL":"$21.50","Paid by card":"$21.50"}'
+    )
 
 
 def test_text_only_fills_from_label_lines_else_empty(oai: openai.OpenAI):
     schema = strict_schema(Membership)
     fmt = {"type": "json_schema", "json_schema": {"name": "Membership", "schema": schema, "strict": True}}
     said = "Fill this in.\nName: Grace Hopper\nMember: no\nPlan: silver"
-    completion = oai.chat.completions.create(
-        model=MODEL, messages=[{"role": "user", "content": said}], response_format=fmt
-    )
+    completion = oai.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": said}], response_format=fmt)  # fmt: skip
     content = completion.choices[0].message.content
-    assert content == (
-        '{"name":"Grace Hopper","email":"","member":false,"plan":"silver","joined":"","phone":null}'
-    )
+    assert content == '{"name":"Grace Hopper","email":"","member":false,"plan":"silver","joined":"","phone":null}'  # fmt: skip
     checked(content, schema)
-    empty = oai.chat.completions.create(
-        model=MODEL, messages=[{"role": "user", "content": "Nothing here."}], response_format=fmt
-    )
-    assert empty.choices[0].message.content == (
-        '{"name":"","email":"","member":false,"plan":"basic","joined":"","phone":null}'
-    )
+    empty = oai.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "Nothing."}], response_format=fmt)  # fmt: skip
+    assert empty.choices[0].message.content == '{"name":"","email":"","member":false,"plan":"basic","joined":"","phone":null}'  # fmt: skip
 
 
 def test_azure_openai_and_json_object_of_text(azure: openai.AzureOpenAI):
@@ -345,24 +282,23 @@ def test_azure_openai_and_json_object_of_text(azure: openai.AzureOpenAI):
 
 
 def test_azure_ai_inference_json_schema_format(inference: ChatCompletionsClient):
+    properties = {
+        "shop": {"type": "string"},
+        "total": {"type": "number"},
+        "currency": {"enum": ["EUR", "USD"]},
+    }
     schema = {
         "type": "object",
-        "properties": {
-            "shop": {"type": "string"},
-            "total": {"type": "number"},
-            "currency": {"enum": ["EUR", "USD"]},
-        },
-        "required": ["shop", "total", "currency"],
+        "properties": properties,
+        "required": list(properties),
         "additionalProperties": False,
     }
     result = inference.complete(
-        messages=[inference_message("Extract the receipt.", prepare_image(RECEIPT))],
+        messages=receipt("inference"),
         response_format=JsonSchemaFormat(name="totals", schema=schema, strict=True),
     )
     content = result.choices[0].message.content
-    assert (
-        content == '{"shop":"GREEN LEAF CAFE","total":21.5,"currency":"EUR"}'
-    )  # no currency printed: the first
+    assert content == '{"shop":"GREEN LEAF CAFE","total":21.5,"currency":"EUR"}'  # no currency printed: the first  # fmt: skip
     checked(content, schema)
 
 
@@ -375,33 +311,15 @@ def _error(raw: httpx.Client, path: str, body: dict[str, Any]) -> dict[str, Any]
     return response.json()["error"]
 
 
-def _chat(schema: Any, strict: bool = True, **extra: Any) -> dict[str, Any]:
-    spec = {"name": "thing", "schema": schema, "strict": strict, **extra}
-    return {
-        "model": MODEL,
-        "messages": [{"role": "user", "content": "hi"}],
-        "response_format": {"type": "json_schema", "json_schema": spec},
-    }
+def _chat(schema: Any, strict: bool = True, content: str = "hi") -> dict[str, Any]:
+    spec = {"name": "thing", "schema": schema, "strict": strict}
+    return {"model": MODEL, "messages": [{"role": "user", "content": content}], "response_format": {"type": "json_schema", "json_schema": spec}}  # fmt: skip
 
 
-NODE = {
-    "type": "object",
-    "properties": {"next": {"$ref": "#/$defs/Node"}},
-    "required": ["next"],
-    "additionalProperties": False,
-}
+NODE = {"type": "object", "properties": {"next": {"$ref": "#/$defs/Node"}}, "required": ["next"], "additionalProperties": False}  # fmt: skip
 CYCLE = {"$defs": {"Node": NODE}, **NODE}
-SHAPES = {
-    "type": "object",
-    "properties": {
-        "shape": {
-            "oneOf": [
-                {"type": "object", "properties": {"r": {"type": "number"}}},
-                {"type": "object", "properties": {"w": {"type": "number"}}},
-            ]
-        }
-    },
-}
+CIRCLE_OR_SQUARE = [{"type": "object", "properties": {"r": {"type": "number"}}}, {"type": "object", "properties": {"w": {"type": "number"}}}]  # fmt: skip
+SHAPES = {"type": "object", "properties": {"shape": {"oneOf": CIRCLE_OR_SQUARE}}}
 
 
 def test_ref_cycle_and_one_of_are_refused_by_name(raw: httpx.Client):
@@ -416,16 +334,9 @@ def test_ref_cycle_and_one_of_are_refused_by_name(raw: httpx.Client):
         "Invalid schema for response_format 'thing': In context=('properties', 'shape'), 'oneOf' is not "
         "supported by the local model"
     )
-    any_of = {"type": "object", "properties": {"shape": {"anyOf": SHAPES["properties"]["shape"]["oneOf"]}}}
-    assert (
-        "'anyOf' is not supported"
-        in _error(raw, "/v1/chat/completions", _chat(any_of, strict=False))["message"]
-    )
-    body = {
-        "model": MODEL,
-        "input": "hi",
-        "text": {"format": {"type": "json_schema", "name": "n", "schema": CYCLE}},
-    }
+    any_of = {"type": "object", "properties": {"shape": {"anyOf": CIRCLE_OR_SQUARE}}}
+    assert "'anyOf' is not supported" in _error(raw, "/v1/chat/completions", _chat(any_of, False))["message"]
+    body = {"model": MODEL, "input": "hi", "text": {"format": {"type": "json_schema", "name": "n", "schema": CYCLE}}}  # fmt: skip
     assert _error(raw, "/v1/responses", body)["param"] == "text.format.schema"
 
 
@@ -435,11 +346,7 @@ def test_invalid_schemas_get_the_services_400s(raw: httpx.Client):
         "Invalid schema for response_format 'thing': In context=(), 'additionalProperties' is required to be "
         "supplied and to be false."
     )
-    partial = {
-        **loose,
-        "properties": {"a": {"type": "string"}, "b": {"type": "number"}},
-        "additionalProperties": False,
-    }
+    partial = {**loose, "properties": {"a": {"type": "string"}, "b": {"type": "number"}}, "additionalProperties": False}  # fmt: skip
     assert _error(raw, "/v1/chat/completions", _chat(partial))["message"].endswith(
         "'required' is required to be supplied and to be an array including every key in properties. Missing 'b'."
     )
@@ -450,21 +357,13 @@ def test_invalid_schemas_get_the_services_400s(raw: httpx.Client):
     )
     text_schema = _error(raw, "/v1/chat/completions", _chat("an object"))
     assert text_schema["param"] == "response_format.json_schema.schema"
-    assert text_schema["message"].startswith(
-        "Invalid type for 'response_format.json_schema.schema': expected an object"
-    )
+    assert text_schema["message"].startswith("Invalid type for 'response_format.json_schema.schema': expected an object")  # fmt: skip
     body = {"model": MODEL, "input": "hi", "text": {"format": {"type": "json_schema", "name": "n"}}}
-    assert (
-        _error(raw, "/v1/responses", body)["message"] == "Missing required parameter: 'text.format.schema'."
-    )
+    assert _error(raw, "/v1/responses", body)["message"] == "Missing required parameter: 'text.format.schema'."  # fmt: skip
 
 
 def test_json_object_without_the_word_json(raw: httpx.Client):
-    chat = {
-        "model": MODEL,
-        "messages": [{"role": "user", "content": "Total: 3"}],
-        "response_format": {"type": "json_object"},
-    }
+    chat = {**_chat({}, content="Total: 3"), "response_format": {"type": "json_object"}}
     error = _error(raw, "/v1/chat/completions", chat)
     assert error == {
         "message": "'messages' must contain the word 'json' in some form, to use 'response_format' of type "
@@ -473,12 +372,7 @@ def test_json_object_without_the_word_json(raw: httpx.Client):
         "param": "messages",
         "code": None,
     }
-    body = {
-        "model": MODEL,
-        "instructions": "Reply in JSON.",
-        "input": "Total: 3",
-        "text": {"format": {"type": "json_object"}},
-    }
+    body = {"model": MODEL, "instructions": "Reply in JSON.", "input": "Total: 3", "text": {"format": {"type": "json_object"}}}  # fmt: skip
     assert _error(raw, "/v1/responses", body)["message"] == (
         "Response input messages must contain the word 'json' in some form to use 'text.format' of type "
         "'json_object'."
@@ -496,14 +390,7 @@ def test_pairs_dates_and_numbers():
     assert reading.name_words("invoiceNumber") == ["invoice", "number"]
     assert reading.name_words("total_amount") == ["total", "amount"]
     dates = ("2024-03-14", "13/03/2024", "12/03/2024", "March 12, 2024", "12 Mar 2024", "Feb 30, 2024")
-    assert [iso_date(d) for d in dates] == [
-        "2024-03-14",
-        "2024-03-13",
-        None,
-        "2024-03-12",
-        "2024-03-12",
-        None,
-    ]
+    assert [iso_date(d) for d in dates] == ["2024-03-14", "2024-03-13", None, "2024-03-12", "2024-03-12", None]  # fmt: skip
     assert [number_of(t) for t in ("$1,234.50", "1.234,50 €", "3,80", "-3", "INV-2024-117", "none")] == [
         1234.5, 1234.5, 3.8, -3.0, None, None
     ]  # fmt: skip
