@@ -36,13 +36,16 @@ system:
 	fi
 
 # API_HOST is not set here: connect() reads it from the environment, else .env, else uses local.
-# Jupyter logs only warnings, so the last thing printed is its own block with the URL to open
-# (http://localhost:8888/lab?token=...). It refuses to run as root without --allow-root
+# Jupyter logs only errors, so what it prints last is its own block with the URL to open
+# (http://localhost:8888/lab?token=..., logged as critical): at the warning level every notebook
+# opened would add "Notebook ... is not trusted" (their stored outputs are not signed). Kernels talk
+# to the server over IPC sockets, not loopback TCP, so ipykernel has no "running over TCP without
+# encryption" warning to print either. Jupyter refuses to run as root without --allow-root
 # (containers and CI machines often are root).
 lab: venv system
 	@echo "JupyterLab on notebooks/ (host: API_HOST from the environment, else .env, else local); Ctrl+C stops it."
-	@$(BIN)/jupyter lab --notebook-dir=notebooks --ServerApp.log_level=WARN --LabApp.log_level=WARN \
-	    $$([ "$$(id -u)" = 0 ] && echo --allow-root)
+	@$(BIN)/jupyter lab --notebook-dir=notebooks --ServerApp.log_level=ERROR --LabApp.log_level=ERROR \
+	    --KernelManager.transport=ipc $$([ "$$(id -u)" = 0 ] && echo --allow-root)
 
 lint: venv
 	$(BIN)/ruff check .
