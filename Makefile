@@ -43,7 +43,7 @@ system:
 # encryption" warning to print either. Jupyter refuses to run as root without --allow-root
 # (containers and CI machines often are root).
 lab: venv system
-	@echo "JupyterLab on notebooks/ (host: API_HOST from the environment, else .env, else local); Ctrl+C stops it."
+	@echo "JupyterLab on notebooks/ (host: API_HOST from the environment, else .env, else local); Ctrl+C twice stops it."
 	@$(BIN)/jupyter lab --notebook-dir=notebooks --ServerApp.log_level=ERROR --LabApp.log_level=ERROR \
 	    --KernelManager.transport=ipc $$([ "$$(id -u)" = 0 ] && echo --allow-root)
 
