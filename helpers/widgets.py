@@ -17,6 +17,8 @@ _BUBBLE = (
     '<div style="margin:4px 0;padding:6px 10px;border-radius:8px;background:{bg}"><b>{who}</b>{body}</div>'
 )
 
+HISTORY_MAX_HEIGHT = "360px"  # the conversation scrolls beyond this; the question box and Send stay in view
+
 
 def _bubble(who: str, text: str, bg: str) -> str:
     body = f'<pre style="white-space:pre-wrap;margin:4px 0 0;font-family:inherit">{html.escape(text)}</pre>'
@@ -43,7 +45,14 @@ class ChatPanel:
         self.send = widgets.Button(description="Send", button_style="primary", icon="paper-plane")
         self.clear = widgets.Button(description="Clear history", icon="trash")
         self.status = widgets.HTML()
-        self.history = widgets.VBox()
+        self.history = widgets.VBox(layout=widgets.Layout(flex="0 0 auto"))
+        # The conversation scrolls inside a box of bounded height, so a long reply never pushes the question
+        # box and Send off the screen; column-reverse starts the box scrolled to the end and keeps it
+        # there while a reply streams in (unless the reader has scrolled up to an earlier turn).
+        self.scroller = widgets.Box(
+            [self.history],
+            layout=widgets.Layout(max_height=HISTORY_MAX_HEIGHT, overflow="auto", flex_flow="column-reverse"),
+        )
         self.send.on_click(self._on_send)
         self.clear.on_click(self._on_clear)
         self.reset()
@@ -52,7 +61,7 @@ class ChatPanel:
     def widget(self) -> widgets.VBox:
         """The panel to display."""
         return widgets.VBox(
-            [self.history, self.question, widgets.HBox([self.upload, self.send, self.clear]), self.status]
+            [self.scroller, self.question, widgets.HBox([self.upload, self.send, self.clear]), self.status]
         )
 
     def _ipython_display_(self) -> None:

@@ -7,7 +7,7 @@ import datetime
 import pytest
 
 from helpers import connect
-from helpers.widgets import ChatPanel
+from helpers.widgets import HISTORY_MAX_HEIGHT, ChatPanel
 
 from .conftest import image_bytes
 
@@ -91,3 +91,35 @@ def test_bad_inputs_show_in_the_status_line(host):
     assert "&#x27;notes.txt&#x27; is application/octet-stream; attach an image" in panel.status.value
     assert panel.messages == [] and panel.history.children == ()
     assert panel.question.value == "What is this?"  # kept, so the learner can fix the attachment
+
+
+def test_send_is_disabled_while_the_reply_streams(host):
+    panel = ChatPanel(host)
+    seen: list[bool] = []
+    stream = panel._stream
+
+    def watched(messages):
+        for chunk in stream(messages):
+            seen.append(panel.send.disabled)
+            yield chunk
+
+    panel._stream = watched
+    upload(panel, "blue.png", image_bytes("PNG", (40, 30), "blue"))
+    panel.question.value = "What colour is this?"
+    panel.send.click()
+    assert len(seen) > 1 and all(seen)
+    assert not panel.send.disabled and panel.status.value == ""
+
+
+def test_history_scrolls_in_a_box_of_bounded_height_above_the_inputs(host):
+    panel = ChatPanel(host)
+    scroller, question, buttons, status = panel.widget.children
+    assert scroller.children == (panel.history,)
+    assert scroller.layout.max_height == HISTORY_MAX_HEIGHT and scroller.layout.overflow == "auto"
+    assert scroller.layout.flex_flow == "column-reverse"  # starts scrolled to the newest message
+    assert panel.history.layout.flex == "0 0 auto"  # grows past the box (and scrolls), never squeezed
+    assert (question, buttons.children, status) == (
+        panel.question,
+        (panel.upload, panel.send, panel.clear),
+        panel.status,
+    )
