@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from .engines import THREADS, Engine, Missing, digest
-from .wordspaces import char_boxes, grayscale, horizontal, restore_spaces
+from .wordspaces import char_boxes, grayscale, horizontal, ink, restore_spaces
 
 __all__ = ["ENGINE", "TextLine", "decode_image", "ocr", "restore_spaces", "rows"]
 
@@ -24,8 +24,8 @@ OCR_INSTALL = "pip install rapidocr_onnxruntime==1.4.4"
 DET_SHORT_SIDE = 736
 #: A box overlapping the box of the line above or below by more than this share of its height is cut.
 CUT_OVERLAP = 0.25
-#: A cut line is read with its uncut box at this many pixels high (RapidOCR reads a box at 48).
-CUT_READ_SCALE = 52
+#: A cut line is read with the x-height of its letters (the middle 80% of its ink) at this many pixels.
+CUT_X_HEIGHT = 16
 #: Recognition threads, each running ONNX Runtime on one core.
 READ_WORKERS = THREADS
 
@@ -129,9 +129,10 @@ def _ocr_run(engine: Any, data: bytes) -> list[TextLine]:
     found, _ = engine.auto_text_det(img)
     if found is None:
         return []
-    boxes, scales = _cut_overlaps(found)
+    boxes, cut = _cut_overlaps(found)
     crops = engine.get_crop_img_list(img, boxes)
-    readings = _read_all(engine.text_rec, crops, scales)
+    heights = [_read_height(crop) if cut_apart else None for crop, cut_apart in zip(crops, cut, strict=True)]
+    readings = _read_all(engine.text_rec, crops, heights)
     raw_h, raw_w = bgr.shape[:2]
     gray = grayscale(pixels)
     lines = []
@@ -152,7 +153,7 @@ def _ocr_run(engine: Any, data: bytes) -> list[TextLine]:
     return rows(lines)
 
 
-def _cut_overlaps(boxes: list[np.ndarray]) -> tuple[list[np.ndarray], list[float | None]]:
+def _cut_overlaps(boxes: list[np.ndarray]) -> tuple[list[np.ndarray], list[bool]]:
     """Cut the boxes of dense lines apart, so each crop holds one line of text.
 
     The detector's boxes are about 1.7 times the height of their letters; when lines are set closer
@@ -160,9 +161,8 @@ def _cut_overlaps(boxes: list[np.ndarray]) -> tuple[list[np.ndarray], list[float
     part of the neighbouring lines, and the recogniser reads those as well (letters dropped,
     "nightshitThreviwoard"). A box of horizontal text that overlaps the box of a line above or below
     (a box across it, whose centre is more than half a height away) by more than ``CUT_OVERLAP`` of
-    its height is cut at the middle between the two centres. Returns the boxes, and for each cut box
-    the recogniser's input height per pixel of the cut crop (``CUT_READ_SCALE`` over the uncut box's
-    height), None for a box left whole (read as RapidOCR reads it).
+    its height is cut at the middle between the two centres. Returns the boxes, and whether each was
+    cut (a box left whole is read as RapidOCR reads it).
     """
     corners = np.array(boxes, np.float32)
     left, right = corners[:, :, 0].min(axis=1), corners[:, :, 0].max(axis=1)
@@ -179,27 +179,34 @@ def _cut_overlaps(boxes: list[np.ndarray]) -> tuple[list[np.ndarray], list[float
     )
     above = np.where(cut & (centre[None, :] < centre[:, None]), apart / 2, np.inf).min(axis=1)
     below = np.where(cut & (centre[None, :] > centre[:, None]), apart / 2, np.inf).min(axis=1)
-    out: list[np.ndarray] = []
-    scales: list[float | None] = []
-    for i, box in enumerate(boxes):
-        if not cut[i].any():
-            out.append(box)
-            scales.append(None)
-            continue
-        box = box.copy()
+    out = [box.copy() for box in boxes]
+    for i, box in enumerate(out):
         box[:2, 1] += max(0.0, height[i] / 2 - above[i])  # top corners down to the middle line
         box[2:, 1] -= max(0.0, height[i] / 2 - below[i])  # bottom corners up to it
-        out.append(box)
-        scales.append(CUT_READ_SCALE / float(height[i]))
-    return out, scales
+    return out, cut.any(axis=1).tolist()
 
 
 def _length(vectors: np.ndarray) -> np.ndarray:
     return np.sqrt((vectors.astype(np.float64) ** 2).sum(axis=-1))
 
 
+def _read_height(crop: np.ndarray) -> int:
+    """The recogniser's input height for a cut line: its letters' x-height at ``CUT_X_HEIGHT`` pixels.
+
+    A cut crop has lost the blank margins the recogniser is used to, and the detector's boxes grow
+    relative to their letters when the type is small; the letters themselves are measured instead,
+    as the rows holding the middle 80% of the crop's ink (for Latin text, about half the type size).
+    """
+    shares = ink(crop.astype(np.float32).mean(axis=2))
+    if shares is None:
+        return 48
+    mass = np.cumsum(shares.sum(axis=1))
+    low, high = np.searchsorted(mass, [0.1 * mass[-1], 0.9 * mass[-1]])
+    return int(np.clip(round(crop.shape[0] * CUT_X_HEIGHT / (high - low + 1)), 16, 64))
+
+
 def _read_all(
-    recogniser: Any, crops: list[np.ndarray], scales: list[float | None]
+    recogniser: Any, crops: list[np.ndarray], heights: list[int | None]
 ) -> list[tuple[str, float, Any]]:
     """Recognise every crop: (text, score, CTC columns of the characters) each, on every core.
 
@@ -209,18 +216,18 @@ def _read_all(
     threads, each running ONNX Runtime on one core; each result depends only on its own input, so
     the output does not depend on the order the threads finish in.
     """
-    whole = [i for i, scale in enumerate(scales) if scale is None]
+    whole = [i for i, height in enumerate(heights) if height is None]
     order = [whole[j] for j in np.argsort(np.array([crops[i].shape[1] / crops[i].shape[0] for i in whole]))]
     size = recogniser.rec_batch_num
     units = [order[k : k + size] for k in range(0, len(order), size)]
-    units += [[i] for i, scale in enumerate(scales) if scale is not None]
+    units += [[i] for i, height in enumerate(heights) if height is not None]
     units.sort(key=lambda unit: -sum(crops[i].shape[1] / crops[i].shape[0] for i in unit))  # longest first
 
     def read(unit: list[int]) -> list[Any]:
-        scale = scales[unit[0]]
-        if scale is None:
+        height = heights[unit[0]]
+        if height is None:
             return recogniser([crops[i] for i in unit], True)[0]
-        return [_read_at(recogniser, crops[unit[0]], max(16, round(crops[unit[0]].shape[0] * scale)))]
+        return [_read_at(recogniser, crops[unit[0]], height)]
 
     readings: list[Any] = [None] * len(crops)
     with ThreadPoolExecutor(READ_WORKERS) as pool:

@@ -101,17 +101,17 @@ def restore_spaces(gray: np.ndarray, box: Any, text: str, chars: list[str], char
     xs = [float(p[0]) for p in box]
     ys = [float(p[1]) for p in box]
     left, top = max(0, int(np.floor(min(xs)))), max(0, int(np.floor(min(ys))))
-    ink = _ink(gray[top : int(np.ceil(max(ys))), left : int(np.ceil(max(xs)))])
-    if ink is None:
+    shares = ink(gray[top : int(np.ceil(max(ys))), left : int(np.ceil(max(xs)))])
+    if shares is None:
         return text
-    blank = 1.0 - ink.max(axis=0)  # per column: 0 where some pixel is fully ink, 1 where all is background
+    blank = 1.0 - shares.max(axis=0)  # per column: 0 where some pixel is fully ink, 1 where all is background
     centres = [(min(float(p[0]) for p in b) + max(float(p[0]) for p in b)) / 2 - left for b in char_boxes]
     pairs = [i for i in range(len(chars) - 1) if chars[i] != " " and chars[i + 1] != " "]
     gaps = {i: _widest_blank(blank[max(0, round(centres[i])) : max(0, round(centres[i + 1]))]) for i in pairs}
     if not gaps:
         return text
     median = max(float(np.median(list(gaps.values()))), 1.0)
-    threshold = max(SPACE_OF_HEIGHT * ink.shape[0], SPACE_OF_MEDIAN * median)
+    threshold = max(SPACE_OF_HEIGHT * shares.shape[0], SPACE_OF_MEDIAN * median)
     out = []
     for i, char in enumerate(chars):
         out.append(char)
@@ -120,7 +120,7 @@ def restore_spaces(gray: np.ndarray, box: Any, text: str, chars: list[str], char
     return "".join(out)
 
 
-def _ink(crop: np.ndarray) -> np.ndarray | None:
+def ink(crop: np.ndarray) -> np.ndarray | None:
     """How much ink (0-1) each pixel of a text box holds; None when the box has no contrast."""
     import cv2
 

@@ -179,3 +179,40 @@ def test_ocr_is_the_same_when_run_again() -> None:
     first = ocr.ocr(data)
     ocr.ENGINE.cache.clear()  # forget the result, so it is computed again
     assert ocr.ocr(data) == first
+
+
+DENSE_TEXT = (
+    "the northern office reported crates of apples on Monday, our finance team measured "
+    "the order for pumps as agreed and the harbour depot questioned invoice"
+)
+
+
+def dense_page(count: int) -> tuple[bytes, list[str]]:
+    """An A4 page at 200 dpi with ``count`` lines of 7.5 pt Helvetica on 8.6 pt lines, and its lines."""
+    import pymupdf
+
+    words = DENSE_TEXT.split()
+    lines = []
+    for i in range(count):
+        lines.append(
+            f"{i + 1}. {' '.join(words[(5 * i + k) % len(words)] for k in range(13))} {100 + 37 * i}."
+        )
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    for number, text in enumerate(lines):
+        page.insert_text((57, 50 + number * 8.6), text, fontsize=7.5)
+    return page.get_pixmap(dpi=200).tobytes("png"), lines
+
+
+def test_dense_page_comes_out_one_row_per_line_drawn() -> None:
+    png, lines = dense_page(30)
+    found = [row.text for row in ocr.ocr(png)]
+    assert len(found) == 30
+    # Boxes of lines this close also held parts of their neighbours: "ofie", "onMonday, ourfinance"
+    # and "10.theharbourdepot questionedinvoicethenorthernoffiereported cratesofappleson3." before.
+    for i in (4, 6, 9, 29):
+        assert found[i] == lines[i]
+    assert (
+        found[9]
+        == "10. the harbour depot questioned invoice the northern office reported crates of apples on 433."
+    )
