@@ -194,6 +194,8 @@ def test_chat_panel_attach_ask_stream_and_clear(lab, page):
     assert all(s["sendDisabled"] for s in partial), f"Send was enabled while the reply streamed: {partial}"
     expect(question).to_have_value("")
     expect(attach).to_have_text("Attach (0)")
+    panel.evaluate("panel => panel.scrollIntoView({block: 'start'})")
+    page.screenshot(path=screenshot_path("chat-panel-answer"))
 
     # A long reply (every line of a four-page PDF) must not push the question box and Send off the
     # screen, and its end must be in sight without scrolling.
