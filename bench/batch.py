@@ -9,15 +9,17 @@ through:
 
 * (a) a sequential loop: ``client.chat.completions.create`` for each, one after the other;
 * (b) ``helpers.run_concurrently`` with ``--concurrency`` requests in flight;
-* (c) a batch on the local host: ``submit_batch``, ``wait_for_batch`` (polling every 0.2 s), ``collect_batch``.
+* (c) a batch on the local host: ``submit_batch``, ``wait_for_batch`` (polling every 0.2 s) and
+  ``collect_batch``.
 
 Every way gets pages of its own (the run's letter is in the title), so the server's OCR cache never
 answers for another way: each page is read once. Printed per way: seconds, items per second, items
 lost (no answer, or an error after the retries) and items answered for the wrong page (the page
-number in the answer is not the item's). Then the same three ways against a second server with
-``LOCAL_FAULT_EVERY=5`` (every fifth new request is a 429 with ``retry-after-ms: 100``): items lost
-must be 0 (the SDK's retries, and ``run_concurrently``'s pause on a 429, recover every one); the exit
-status is 1 when any way lost an item or answered one for the wrong page.
+number in the answer is not the item's, after undoing OCR's l-for-1 misreading of the bold title).
+Then the same three ways against a second server with ``LOCAL_FAULT_EVERY=5`` (every fifth new
+request is a 429 with ``retry-after-ms: 100``): items lost must be 0 (the SDK's retries, and
+``run_concurrently``'s pause on a 429, recover every one); the exit status is 1 when any way lost
+an item or answered one for the wrong page.
 
 OCR reads one image at a time and uses every core, so the ways differ by what overlaps with it
 (HTTP, JSON, base64, the client's own work), not by OCR time.
@@ -139,8 +141,10 @@ def requests_for(run: str, count: int) -> list[BatchRequest]:
 
 
 def page_of(text: str | None) -> int | None:
-    found = re.search(r"Page (\d+)", text or "")
-    return int(found.group(1)) if found else None
+    """The page number an answer names, with OCR's usual digit confusions (l and I for 1, O for 0) undone:
+    a misread digit is not an answer for another page."""
+    found = re.search(r"Page ([\dlIO]+) of", text or "")
+    return int(found.group(1).translate(str.maketrans("lIO", "110"))) if found else None
 
 
 # --- the three ways ------------------------------------------------------------------------------
