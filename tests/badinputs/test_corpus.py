@@ -48,7 +48,7 @@ from .corpus import (
 ENTRIES = entries()
 
 #: RSS this process may gain over one pass of the corpus, after a warm-up that loads OCR, speech,
-#: PyAV and PyMuPDF. Measured on 2 cores (Python 3.11): one pass raised VmRSS by 100-165 MB (most of
+#: PyAV and PyMuPDF. Measured on 2 cores (Python 3.11): one pass raised VmRSS by 76-165 MB (most of
 #: it at the first OCR of a CMYK JPEG and of a 1x1 PNG: ONNX Runtime's arena grows for new shapes),
 #: and a second and third pass in the same process by 0 MB, so the growth is one-off, not a leak. 300
 #: MB is twice the worst pass; a leak of the 30 MB wav on each of its 4 sends would add 120 MB more.
@@ -184,7 +184,9 @@ def warm(ctx: Ctx) -> float:
 def short_deadline(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """URL fetches give up after SHORT_DEADLINE seconds (client and local host), so the slow URL is quick."""
     monkeypatch.setattr(helpers.local.urls, "DEADLINE", SHORT_DEADLINE)
-    monkeypatch.setattr(helpers.download.fetch, "__defaults__", (SHORT_DEADLINE,))
+    fetch = helpers.download.fetch
+    assert fetch.__defaults__ == (helpers.download.DEADLINE,), "fetch(url, max_bytes, deadline=...) changed"
+    monkeypatch.setattr(fetch, "__defaults__", (SHORT_DEADLINE,))
     yield
 
 
