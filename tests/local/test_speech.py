@@ -70,11 +70,12 @@ def test_a_language_that_is_not_a_code_is_a_400(oai: openai.OpenAI, hola_wav: by
 @pytest.mark.filterwarnings("ignore:deprecated:DeprecationWarning")  # the SDK marks audio.translations so
 def test_spanish_clip_is_translated_to_english(oai: openai.OpenAI, hola_wav: bytes) -> None:
     english = oai.audio.translations.create(model="whisper-1", file=("hola.wav", hola_wav))
-    assert english.text == "Now, as you are, let's see"
+    # the Spanish transcript, translated by Apertium (the pair spa-eng is installed)
+    assert english.text == "Now, as you are, I call me to the..."
     verbose = oai.audio.translations.create(
         model="whisper-1", file=("hola.wav", hola_wav), response_format="verbose_json"
     )
-    assert (verbose.text, verbose.language) == ("Now, as you are, let's see", "english")
+    assert (verbose.text, verbose.language) == ("Now, as you are, I call me to the...", "english")
 
 
 def test_english_clip_still_transcribes_exactly(oai: openai.OpenAI, hello_wav_bytes: bytes) -> None:
@@ -252,3 +253,14 @@ def test_local_whisper_model_overrides_the_packaged_model(monkeypatch: pytest.Mo
     monkeypatch.setenv("LOCAL_WHISPER_MODEL", "/models/my-whisper")
     assert speech.whisper_model_path() == "/models/my-whisper"
     assert speech.whisper_model_path("/models/other") == "/models/other"
+
+
+def test_without_the_apertium_pair_whisper_translates(
+    monkeypatch: pytest.MonkeyPatch, hola_wav: bytes
+) -> None:
+    from helpers.local import model
+    from helpers.local import translate as apertium
+
+    monkeypatch.setattr(apertium, "_pairs", [("eng-spa",)])  # spa-eng "not installed"
+    assert model.english_transcript(hola_wav).text == "Now, as you are, let's see"
+    assert model.english_transcript(hola_wav).language == "en"
