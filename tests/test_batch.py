@@ -51,7 +51,8 @@ def texts(count: int, start: int = 0) -> list[BatchItem]:
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[RunningServer]:
-    running = start_server(Settings(port=0, data_dir=str(tmp_path / "store")))
+    # 30 ms a request: a run cancelled after three answers cannot have finished all of them meanwhile
+    running = start_server(Settings(port=0, latency_ms=30, data_dir=str(tmp_path / "store")))
     yield running
     running.stop()
 
