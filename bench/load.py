@@ -25,8 +25,11 @@ is zero lost requests; the exit status is 1 when a run lost any.
 
 Run it from the repository root::
 
-    .venv/bin/python bench/load.py                 # 32 clients, 60 s per run (about 2.5 minutes)
-    .venv/bin/python bench/load.py --quick         # 10 s per run
+    .venv/bin/python bench/load.py                 # 32 clients, 60 s of load per run
+    .venv/bin/python bench/load.py --quick         # 10 s of load per run
+
+A run lasts its seconds of load plus the time the requests still in flight then take (OCR runs one
+image at a time, so with many clients the image requests queue); req/s counts over that whole time.
     .venv/bin/python bench/load.py --clients 8 --seconds 30
 """
 
@@ -257,6 +260,7 @@ def report(runs: list[Run], clients: int, seconds: float) -> None:
         "requests",
         "errors",
         "lost",
+        "seconds",
         "req/s",
         *(f"{k} p50 / p95" for k in KINDS),
         "server RSS MB",
@@ -270,6 +274,7 @@ def report(runs: list[Run], clients: int, seconds: float) -> None:
                 str(run.requests),
                 str(sum(run.wire_errors.values())),
                 str(sum(run.lost.values())),
+                f"{run.elapsed:.0f}",
                 f"{run.requests / run.elapsed:.1f}" if run.elapsed else "-",
                 *(percentiles(run.latencies[k]) for k in KINDS),
                 f"start {rss.get('start', 0):.0f}, warm {rss.get('warm', 0):.0f}, end {rss.get('end', 0):.0f} "
