@@ -3,10 +3,10 @@
 Wire shapes (``docs/wire.md``):
 
 * Chat Completions: ``{"type": "file", "file": {"filename": "doc.pdf", "file_data":
-  "data:application/pdf;base64,..."}}``. ``{"file": {"file_id": ...}}`` names an uploaded file: this
-  host has no Files API yet, so it is a 400 that says so.
+  "data:application/pdf;base64,..."}}``. ``{"file": {"file_id": ...}}`` names a file uploaded to this
+  host's Files API (``client.files.create(purpose="user_data")``); an unknown id is a 404.
 * Responses: ``{"type": "input_file", "filename", "file_data"}``, or ``file_url`` (fetched under the
-  URL rules of images, :mod:`.urls`), or ``file_id`` (the same 400); ``detail`` (auto, low, high)
+  URL rules of images, :mod:`.urls`), or ``file_id`` (the same uploaded files); ``detail`` (auto, low, high)
   prices the page images, as ``input_image``'s does.
 
 A PDF is opened with :mod:`helpers.pdf`'s opener, so an encrypted, damaged, truncated or empty PDF
@@ -48,7 +48,7 @@ from ..limits import IMAGE_DETAILS, MB
 from ..pdf import MAX_PAGE_PIXELS, _open, _render, pymupdf
 from ..tokens import image_tokens
 from . import errors, tokenizer
-from .errors import ApiError
+from .errors import ApiError, Surface
 from .media import token_model
 from .settings import Settings
 from .urls import fetch_media
@@ -164,14 +164,13 @@ def _load(
     filename = spec.get("filename")
     if filename is not None and not isinstance(filename, str):
         raise errors.invalid_type(f"{param}.filename", "a string", filename)
-    if source == "file_id":
-        raise errors.invalid_value(
-            f"{param}.file_id",
-            None,
-            why="file_id needs the Files API, which this local host does not serve yet. Send the PDF "
-            "itself as file_data ('data:application/pdf;base64,...').",
-        )
-    if source == "file_url":
+    if source == "file_id":  # a file uploaded to this host's Files API (client.files.create)
+        from .files import FileStore
+
+        store = FileStore(settings.storage_dir / "files")
+        data = store.content(value, Surface.OPENAI)
+        name = filename or store.get(value, Surface.OPENAI)["filename"]
+    elif source == "file_url":
         data = fetch_media(value, f"{param}.file_url", settings, "file", MAX_FILE_BYTES)
         name = filename or value.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1] or param
     else:

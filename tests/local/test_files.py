@@ -249,14 +249,27 @@ def test_over_the_page_limit(raw: httpx.Client) -> None:
     )
 
 
-def test_file_id_needs_the_files_api(raw: httpx.Client) -> None:
-    body = body_with({"type": "file", "file": {"file_id": "file-abc123"}})
-    assert error_of(raw, body) == (
-        400,
-        "messages[0].content[1].file.file_id",
-        "Invalid value for 'messages[0].content[1].file.file_id': file_id needs the Files API, which this local "
-        "host does not serve yet. Send the PDF itself as file_data ('data:application/pdf;base64,...').",
+def test_a_file_uploaded_to_the_files_api_is_read_by_its_id(oai: openai.OpenAI, raw: httpx.Client) -> None:
+    uploaded = oai.files.create(file=("report.pdf", REPORT), purpose="user_data")
+    reply = oai.chat.completions.create(
+        model="m",
+        messages=[
+            {
+                "role": "user",
+                "content": [
+                    {"type": "text", "text": "Which region grew fastest?"},
+                    {"type": "file", "file": {"file_id": uploaded.id}},
+                ],
+            }
+        ],
     )
+    assert (
+        "Page 2: The northern region grew fastest in the third quarter." in reply.choices[0].message.content
+    )
+    missing = raw.post(
+        "/v1/chat/completions", json=body_with({"type": "file", "file": {"file_id": "file-abc123"}})
+    )
+    assert missing.status_code == 404
 
 
 # --- fetched over http --------------------------------------------------------------------------
