@@ -21,7 +21,10 @@ HISTORY_MAX_HEIGHT = "360px"  # the conversation scrolls beyond this; the questi
 
 
 def _bubble(who: str, text: str, bg: str) -> str:
-    body = f'<pre style="white-space:pre-wrap;margin:4px 0 0;font-family:inherit">{html.escape(text)}</pre>'
+    body = (
+        '<pre style="white-space:pre-wrap;margin:4px 0 0;padding:0;border:0;background:transparent;'
+        f'font-family:inherit">{html.escape(text)}</pre>'
+    )
     return _BUBBLE.format(bg=bg, who=html.escape(who), body=body)
 
 
@@ -64,10 +67,39 @@ class ChatPanel:
             [self.scroller, self.question, widgets.HBox([self.upload, self.send, self.clear]), self.status]
         )
 
-    def _ipython_display_(self) -> None:
-        from IPython.display import display
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        """The live panel, with a picture of it as it stands for where widgets cannot be drawn.
 
-        display(self.widget)
+        Jupyter draws the widget view. A notebook opened untrusted (as after a fresh clone), GitHub
+        and ``jupyter nbconvert --to html`` have no live widget: they show the ``text/html`` snapshot,
+        the conversation in the same scrolling box with the question box and buttons greyed out.
+        """
+        bundle = self.widget._repr_mimebundle_()
+        turns = sum(message["role"] != "system" for message in self.messages)
+        bundle["text/plain"] = f"Chat panel with {turns} messages; run the notebook to use it."
+        bundle["text/html"] = self.snapshot_html()
+        return bundle
+
+    def snapshot_html(self) -> str:
+        """The panel as static HTML: the history's bubbles as shown, inputs and buttons disabled."""
+        bubbles = "".join(child.value for child in self.history.children) or (
+            '<p style="color:#666;margin:4px 0"><i>No messages yet.</i></p>'
+        )
+        buttons = "".join(
+            f'<button disabled style="margin-right:6px">{html.escape(name)}</button>'
+            for name in (self.upload.description, self.send.description, self.clear.description)
+        )
+        return (
+            '<div style="border:1px solid #ccc;border-radius:6px;padding:6px;max-width:48em">'
+            # Like the live panel: the history scrolls in a box of bounded height, starting at its end.
+            f'<div style="max-height:{HISTORY_MAX_HEIGHT};overflow:auto;display:flex;'
+            f'flex-direction:column-reverse"><div>{bubbles}</div></div>'
+            f'<textarea disabled rows="2" placeholder="{html.escape(self.question.placeholder)}" '
+            'style="width:100%;box-sizing:border-box;margin:6px 0 4px"></textarea>'
+            f"<div>{buttons}</div>"
+            '<p style="color:#666;font-size:90%;margin:4px 0 0"><i>A picture of the chat panel as these '
+            "cells left it: run the notebook to ask your own questions.</i></p></div>"
+        )
 
     def reset(self) -> None:
         """Forget the conversation (the system prompt stays)."""

@@ -123,3 +123,33 @@ def test_history_scrolls_in_a_box_of_bounded_height_above_the_inputs(host):
         (panel.upload, panel.send, panel.clear),
         panel.status,
     )
+
+
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+
+def test_displayed_the_panel_is_the_live_widget_with_a_picture_of_its_conversation(host):
+    """Where widgets cannot be drawn (an untrusted notebook, GitHub, nbconvert's HTML) the text/html
+    picture shows the conversation, never a raw widget repr."""
+    from IPython.core.interactiveshell import InteractiveShell
+
+    panel = ChatPanel(host, system="Be brief.")
+    panel.ask("What colour is <this>?", image_bytes("PNG", (40, 30), "blue"))
+    data, _ = InteractiveShell.instance().display_formatter.format(panel)
+    assert set(data) == {WIDGET_VIEW, "text/html", "text/plain"}
+    assert data[WIDGET_VIEW]["model_id"]  # the live panel, drawn where widgets run
+    assert data["text/plain"] == "Chat panel with 2 messages; run the notebook to use it."
+    picture = data["text/html"]
+    for bubble in panel.history.children:  # the bubbles as the live panel shows them
+        assert bubble.value in picture
+    assert "What colour is &lt;this&gt;?\n[attached: attachment]" in picture
+    assert f"max-height:{HISTORY_MAX_HEIGHT};overflow:auto" in picture
+    assert picture.count("<button disabled") == 3 and "<textarea disabled" in picture
+    assert "VBox(" not in picture and data["text/plain"] not in picture
+
+
+def test_an_empty_panel_pictures_no_messages(host):
+    panel = ChatPanel(host)
+    bundle = panel._repr_mimebundle_()
+    assert "No messages yet." in bundle["text/html"]
+    assert bundle["text/plain"] == "Chat panel with 0 messages; run the notebook to use it."
