@@ -168,7 +168,7 @@ def invalid_value(
             if len(allowed) > 2
             else " and ".join(f"'{a}'" for a in allowed)
         )
-        message = f"Invalid value: {_short(value)}. Supported values are: {listed}."
+        message = f"Invalid value for '{param}': {_short(value)}. Supported values are: {listed}."
     else:
         message = f"Invalid value for '{param}': {why}"
     return ApiError(400, "invalid_value", message, param=param)
@@ -185,10 +185,12 @@ def invalid_data_url(param: str, reason: str) -> ApiError:
     )
 
 
-def unsupported_image(param: str, max_mb: float) -> ApiError:
-    """400 ``invalid_image_format``: wrong format or too many bytes (Azure's wording)."""
+def unsupported_image(param: str, max_mb: float, why: str) -> ApiError:
+    """400 ``invalid_image_format``: wrong format or too many bytes, in Azure's wording followed by what
+    the image in ``param`` is and the fix (``why``)."""
     mb = int(max_mb) if float(max_mb).is_integer() else max_mb
-    return ApiError(400, "invalid_image_format", UNSUPPORTED_IMAGE_MESSAGE.format(mb=mb), param=param)
+    message = f"{UNSUPPORTED_IMAGE_MESSAGE.format(mb=mb)} The image in '{param}': {why}"
+    return ApiError(400, "invalid_image_format", message, param=param)
 
 
 def image_url_not_accessible(param: str, url: str, why: str) -> ApiError:
@@ -258,19 +260,24 @@ def invalid_audio(param: str, fmt: str) -> ApiError:
     )
 
 
-def invalid_file_format(formats: tuple[str, ...]) -> ApiError:
-    """400 for an upload to /audio/* in a format the endpoint cannot read."""
+def invalid_file_format(formats: tuple[str, ...], filename: str, kind: str | None) -> ApiError:
+    """400 for an upload to /audio/* in a format the endpoint cannot read, naming the file and what it is."""
+    what = f"its bytes are {kind}" if kind else "its bytes are not a known audio format"
     return ApiError(
-        400, "invalid_value", f"Invalid file format. Supported formats: {list(formats)}", param="file"
+        400,
+        "invalid_value",
+        f"Invalid file format of '{filename}' ({what}). Supported formats: {list(formats)}",
+        param="file",
     )
 
 
-def file_too_large(size: int, limit: int) -> ApiError:
-    """413 for an upload over the Whisper endpoints' limit."""
+def file_too_large(size: int, limit: int, filename: str) -> ApiError:
+    """413 for an upload over the Whisper endpoints' limit, naming the file."""
     return ApiError(
         413,
         "content_too_large",
-        f"Maximum content size limit ({limit}) exceeded ({size} bytes read). Cut the audio into shorter parts.",
+        f"Maximum content size limit ({limit}) exceeded ({size} bytes read): '{filename}' is too large. Cut "
+        "the audio into shorter parts.",
         param="file",
     )
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from ..attachments import Attachment, parse_data_url, sniff_mime
+from ..attachments import Attachment, human_size, parse_data_url, sniff_mime
 from ..errors import InputError, UnknownModelError
 from ..images import image_size, open_image
 from ..limits import (
@@ -86,14 +86,25 @@ def load_image(
     else:
         raise errors.invalid_data_url(url_param, "a value without the 'data:' prefix")
     if len(data) > settings.max_image_bytes:
-        raise errors.unsupported_image(url_param, settings.max_image_mb)
+        why = f"it is {human_size(len(data))}; shrink it (helpers.prepare_image does)."
+        raise errors.unsupported_image(url_param, settings.max_image_mb, why)
     mime = sniff_mime(data)
     if mime not in IMAGE_MIME_TYPES:
-        raise errors.unsupported_image(url_param, settings.max_image_mb)
+        raise errors.unsupported_image(url_param, settings.max_image_mb, _not_accepted(data, mime, url_param))
     width, height, animated = _image_header(data, url_param)
     if animated:
-        raise errors.unsupported_image(url_param, settings.max_image_mb)
+        why = "it is an animated GIF; send one frame (helpers.prepare_image sends the first)."
+        raise errors.unsupported_image(url_param, settings.max_image_mb, why)
     return Image(data, mime, width, height, detail, image_tokens(width, height, detail, token_model(model)))
+
+
+def _not_accepted(data: bytes, mime: str | None, param: str) -> str:
+    """What bytes that are not a PNG, JPEG, GIF or WebP are, and the fix (the client's own words)."""
+    try:
+        image_size(data, param)
+    except InputError as exc:  # not an image at all: a PDF, an SVG, audio, random bytes ...
+        return str(exc).replace(f"'{param}' ", "it ", 1)
+    return f"it is {mime}; convert it to PNG or JPEG (helpers.prepare_image does)."
 
 
 def token_model(model: str) -> str:

@@ -109,9 +109,10 @@ def parse_audio_upload(
     if form.file is None:
         raise errors.missing_parameter("file")
     if len(form.file) > MAX_WHISPER_BYTES:
-        raise errors.file_too_large(len(form.file), MAX_WHISPER_BYTES)
-    if sniff_mime(form.file) not in _WHISPER_MIME:
-        raise errors.invalid_file_format(WHISPER_FORMATS)
+        raise errors.file_too_large(len(form.file), MAX_WHISPER_BYTES, form.filename)
+    kind = sniff_mime(form.file)
+    if kind not in _WHISPER_MIME:
+        raise errors.invalid_file_format(WHISPER_FORMATS, form.filename, kind)
     response_format = form.get("response_format") or "json"
     if response_format not in TRANSCRIPT_FORMATS:
         raise errors.invalid_value("response_format", response_format, TRANSCRIPT_FORMATS)

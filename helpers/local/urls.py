@@ -105,14 +105,15 @@ def fetch_media(url: str, param: str, settings: Settings, what: str, max_bytes: 
         return fetch(url, max_bytes, DEADLINE)
     except TooLargeError:
         if what == "image":
-            raise errors.unsupported_image(param, settings.max_image_mb) from None
+            why = f"{_clip(url)} is over {max_bytes} bytes; shrink it (helpers.prepare_image does)."
+            raise errors.unsupported_image(param, settings.max_image_mb, why) from None
         raise errors.invalid_value(
             param,
             None,
             why=f"the {what} at {_clip(url)} is over {max_bytes} bytes, the most this part takes.",
         ) from None
     except DownloadError as exc:
-        raise url_not_accessible(what, param, url, _reason(exc, what)) from None
+        raise url_not_accessible(what, param, url, _reason(exc, url, what)) from None
     finally:
         _slots.release()
 
@@ -132,12 +133,14 @@ def url_not_accessible(what: str, param: str, url: str, why: str) -> ApiError:
     )
 
 
-def _reason(error: DownloadError, what: str = "image") -> str:
+def _reason(error: DownloadError, url: str, what: str = "image") -> str:
+    """Why ``url`` could not be fetched, naming it (Azure's wording names nothing)."""
+    shown = _clip(url)
     return {
-        "redirect": "It answered with a redirect, which is not followed; send the final URL.",
-        "status": "It did not answer 200 OK; check the URL.",
-        "deadline": f"It did not send the whole {what} within {DEADLINE:g} seconds.",
-    }.get(error.reason, "It could not be reached; check that the server is running.")
+        "redirect": f"{shown} answered with a redirect, which is not followed; send the final URL.",
+        "status": f"{shown} did not answer 200 OK; check the URL.",
+        "deadline": f"{shown} did not send the whole {what} within {DEADLINE:g} seconds.",
+    }.get(error.reason, f"{shown} could not be reached; check that the server is running.")
 
 
 def _clip(text: str, limit: int = 120) -> str:

@@ -263,9 +263,13 @@ def test_bad_uploads_and_parameters_are_400s(client: openai.OpenAI) -> None:
     cases = [
         (
             {"endpoint": "/v1/invalid/endpoint"},
-            "Invalid value: '/v1/invalid/endpoint'. Supported values are: '/v1/chat/completions' and '/v1/responses'.",
+            "Invalid value for 'endpoint': '/v1/invalid/endpoint'. Supported values are: '/v1/chat/completions' "
+            "and '/v1/responses'.",
         ),
-        ({"completion_window": "48h"}, "Invalid value: '48h'. Supported values are: '24h'."),
+        (
+            {"completion_window": "48h"},
+            "Invalid value for 'completion_window': '48h'. Supported values are: '24h'.",
+        ),
         (
             {"metadata": {"tags": ["a"]}},
             "Invalid type for 'metadata.tags': expected a string, but got an array instead.",

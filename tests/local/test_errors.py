@@ -17,6 +17,7 @@ from azure.core.credentials import AzureKeyCredential
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from PIL import Image
 
+from helpers.attachments import human_size
 from helpers.local.errors import UNSUPPORTED_IMAGE_MESSAGE
 from helpers.local.model import HELP
 from helpers.local.urls import refusal
@@ -118,8 +119,8 @@ def test_unsupported_image_format(raw: httpx.Client) -> None:
         400,
         {
             "error": {
-                "message": "You uploaded an unsupported image. Please make sure your image is below 20 MB in size and is "
-                "of one the following formats: ['png', 'jpeg', 'gif', 'webp'].",
+                "message": f"{UNSUPPORTED_20MB} The image in '{IMAGE_PARAM}': it is image/bmp; convert it to PNG or "
+                "JPEG (helpers.prepare_image does).",
                 "type": "invalid_request_error",
                 "param": IMAGE_PARAM,
                 "code": "invalid_image_format",
@@ -137,7 +138,10 @@ def test_animated_gif_is_unsupported(raw: httpx.Client) -> None:
     )
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "invalid_image_format"
-    assert response.json()["error"]["message"] == UNSUPPORTED_20MB
+    assert response.json()["error"]["message"] == (
+        f"{UNSUPPORTED_20MB} The image in '{IMAGE_PARAM}': it is an animated GIF; send one frame "
+        "(helpers.prepare_image sends the first)."
+    )
 
 
 def test_every_accepted_format(raw: httpx.Client) -> None:
@@ -166,7 +170,10 @@ def test_image_over_the_byte_limit(make_server) -> None:
     )
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "invalid_image_format"
-    assert response.json()["error"]["message"] == UNSUPPORTED_IMAGE_MESSAGE.format(mb=0.01)
+    assert response.json()["error"]["message"] == (
+        f"{UNSUPPORTED_IMAGE_MESSAGE.format(mb=0.01)} The image in '{IMAGE_PARAM}': it is "
+        f"{human_size(len(buffer.getvalue()))}; shrink it (helpers.prepare_image does)."
+    )
 
 
 def test_too_many_images(make_server) -> None:
@@ -239,7 +246,8 @@ def test_bad_detail(raw: httpx.Client) -> None:
         400,
         {
             "error": {
-                "message": "Invalid value: 'ultra'. Supported values are: 'auto', 'low', and 'high'.",
+                "message": "Invalid value for 'messages[0].content[0].image_url.detail': 'ultra'. Supported values "
+                "are: 'auto', 'low', and 'high'.",
                 "type": "invalid_request_error",
                 "param": "messages[0].content[0].image_url.detail",
                 "code": "invalid_value",
@@ -280,7 +288,8 @@ def test_image_url_off_loopback_says_why_in_each_surface_wording(raw: httpx.Clie
         "/openai/v1/chat/completions", json=chat_with(image_part("http://127.0.0.1:9/none.png"))
     )
     assert missing.json()["error"]["message"] == (
-        "The provided image url is not accessible. It could not be reached; check that the server is running."
+        "The provided image url is not accessible. http://127.0.0.1:9/none.png could not be reached; check "
+        "that the server is running."
     )
 
 
@@ -333,7 +342,7 @@ def test_audio_format_and_data(raw: httpx.Client, hello_wav_bytes: bytes) -> Non
         400,
         {
             "error": {
-                "message": "Invalid value: 'ogg'. Supported values are: 'wav' and 'mp3'.",
+                "message": f"Invalid value for '{where}.format': 'ogg'. Supported values are: 'wav' and 'mp3'.",
                 "type": "invalid_request_error",
                 "param": f"{where}.format",
                 "code": "invalid_value",
@@ -370,7 +379,8 @@ def test_audio_format_and_data(raw: httpx.Client, hello_wav_bytes: bytes) -> Non
 def test_unknown_part_type(raw: httpx.Client) -> None:
     response = raw.post("/v1/chat/completions", json=chat_with({"type": "video", "video": {}}))
     assert response.json()["error"] == {
-        "message": "Invalid value: 'video'. Supported values are: 'text', 'image_url', 'input_audio', 'audio_url', and 'file'.",
+        "message": "Invalid value for 'messages[0].content[0].type': 'video'. Supported values are: 'text', "
+        "'image_url', 'input_audio', 'audio_url', and 'file'.",
         "type": "invalid_request_error",
         "param": "messages[0].content[0].type",
         "code": "invalid_value",
@@ -387,7 +397,8 @@ def test_whisper_endpoint_rejects_non_audio(raw: httpx.Client) -> None:
         400,
         {
             "error": {
-                "message": "Invalid file format. Supported formats: ['flac', 'm4a', 'mp3', 'mp4', 'mpeg', 'mpga', 'oga', "
+                "message": "Invalid file format of 'notes.txt' (its bytes are not a known audio format). "
+                "Supported formats: ['flac', 'm4a', 'mp3', 'mp4', 'mpeg', 'mpga', 'oga', "
                 "'ogg', 'wav', 'webm']",
                 "type": "invalid_request_error",
                 "param": "file",
