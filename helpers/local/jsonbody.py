@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Any
 
 from . import errors
@@ -25,8 +26,10 @@ def load_json(body: bytes) -> dict[str, Any]:
         raise errors.invalid_json(detail) from None
     except RecursionError:
         raise errors.invalid_json("nested too deeply") from None
-    except ValueError:  # an integer of more than 4300 digits
-        raise errors.invalid_json("a number has too many digits") from None
+    except ValueError:  # an integer of more than 4300 digits: name its field when it has one
+        field = re.search(rb'"([^"\\]{1,100})"\s*:\s*-?\d{4300}', body)
+        where = f" at '{field.group(1).decode('utf-8', 'replace')}'" if field else ""
+        raise errors.invalid_json(f"the number{where} has too many digits") from None
     if not isinstance(payload, dict):
         raise errors.invalid_json("expected an object at the top level")
     _check_unicode(payload)

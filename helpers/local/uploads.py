@@ -77,6 +77,17 @@ async def read_form(request: Request) -> Form:
             f"The audio endpoints take a multipart/form-data body, not {kind or 'a body without a Content-Type'}: "
             "send the clip as a 'file' part with a 'model' field (the SDKs' audio.transcriptions.create does).",
         )
+    body = await request.body()  # kept by the request, which request.form() then reads
+    boundary = (
+        request.headers.get("content-type", "").partition("boundary=")[2].split(";")[0].strip().strip('"')
+    )
+    if boundary and f"--{boundary}--".encode() not in body[-(len(boundary) + 64) :]:
+        raise errors.ApiError(
+            400,
+            None,
+            "The multipart form body is cut short: it does not end with its closing boundary "
+            f"('--{boundary}--'), so its last part (often the 'file') is incomplete. Send the whole body.",
+        )
     try:
         form = await request.form()
         fields: dict[str, list[str]] = {}
