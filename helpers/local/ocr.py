@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import InputError
 from .engines import THREADS, Engine, Missing, digest
 from .wordspaces import char_boxes, grayscale, horizontal, ink, restore_spaces
 
@@ -22,6 +23,9 @@ __all__ = ["ENGINE", "TextLine", "decode_image", "ocr", "restore_spaces", "rows"
 OCR_INSTALL = "pip install rapidocr_onnxruntime==1.4.4"
 #: Text detection runs with the image's short side at this many pixels (RapidOCR's default minimum).
 DET_SHORT_SIDE = 736
+#: ... but detection never runs with the long side over this, nor enlarges an image more than this.
+DET_MAX_LONG = 4096
+DET_MAX_UPSCALE = 4.0
 #: A box overlapping the box of the line above or below by more than this share of its height is cut.
 CUT_OVERLAP = 0.25
 #: A cut line is read with the x-height of its letters (the middle 80% of its ink) at this many pixels.
@@ -99,12 +103,19 @@ def _detect_at_short_side(engine: Any, short_side: int) -> None:
     class ShortSide(DetPreProcess):  # type: ignore[misc, valid-type]
         def resize(self, img: np.ndarray) -> np.ndarray:
             h, w = img.shape[:2]
-            ratio = self.limit_side_len / min(h, w)
+            ratio = detection_scale(w, h)
             height = max(32, round(int(h * ratio) / 32) * 32)
             width = max(32, round(int(w * ratio) / 32) * 32)
             return cv2.resize(img, (width, height))
 
     detector.get_preprocess = lambda max_wh: ShortSide(short_side, "min", detector.mean, detector.std)
+
+
+def detection_scale(width: int, height: int) -> float:
+    """How much text detection scales an image: its short side to DET_SHORT_SIDE, but never its long
+    side over DET_MAX_LONG nor more than DET_MAX_UPSCALE times (a 160x40 label would otherwise be
+    detected at 2944x736, and a 60000x8 strip at 5,520,000x736)."""
+    return min(DET_SHORT_SIDE / min(width, height), DET_MAX_LONG / max(width, height), DET_MAX_UPSCALE)
 
 
 ENGINE = Engine(_load_ocr)
@@ -123,6 +134,15 @@ def _ocr_run(engine: Any, data: bytes) -> list[TextLine]:
     lines upside down (into gibberish) on rendered test pages.
     """
     pixels = decode_image(data)
+    height, width = pixels.shape[:2]
+    if min(width, height) * DET_MAX_LONG < 8 * max(width, height):  # elongated past what detection reads
+        raise InputError(
+            f"An image of {width}x{height} pixels is too elongated to read: with its long side at "
+            f"{DET_MAX_LONG} pixels for text detection, its short side would be under 8 pixels. Crop it "
+            "into pieces and send them as several images."
+        )
+    if min(width, height) * detection_scale(width, height) < 8:  # too small to hold readable text
+        return []
     bgr = pixels[:, :, ::-1].copy()  # RapidOCR wants BGR like OpenCV
     img, ratio_h, ratio_w = engine.preprocess(bgr)
     img, record = engine.maybe_add_letterbox(img, {"preprocess": {"ratio_h": ratio_h, "ratio_w": ratio_w}})

@@ -78,44 +78,8 @@ EVERY = CHANNELS
 AZURE_SIDE = ("inference", "http")
 
 #: (entry id, helper or channel) -> what is wrong with the current code (strict xfails: a fix makes them
-#: XPASS, and the mark must then go).
-KNOWN: dict[tuple[str, str], str] = {
-    **_each(
-        "image_60000x8_png",
-        EVERY,
-        "500 InternalServerError: the image passes every check, then RapidOCR raises ResizeImgError "
-        "('resize_w or resize_h is less than or equal to 0') in model._image -> ocr",
-    ),
-    **_each("image_random_bytes", EVERY, AZURE_WORDING),
-    **_each("image_svg", EVERY, AZURE_WORDING),
-    **_each("image_is_pdf", EVERY, AZURE_WORDING),
-    **_each("image_animated_gif", EVERY, AZURE_WORDING),
-    **_each("image_bmp", EVERY, AZURE_WORDING),
-    ("audio_random_as_wav", "http"): (
-        "Whisper upload: 'Invalid file format. Supported formats: [...]' names neither the file "
-        "('noise.wav') nor what its bytes are"
-    ),
-    ("audio_wav_30mb", "http"): (
-        "413 'Maximum content size limit (26214400) exceeded (31457324 bytes read). Cut the audio into "
-        "shorter parts.' does not name the file ('long.wav')"
-    ),
-    **_each(
-        "json_max_tokens_5000_digits",
-        EVERY,
-        "'... not valid JSON (a number has too many digits)': Python's 4300-digit limit fails the whole "
-        "parse, so the message cannot say which field (max_tokens) holds the number",
-    ),
-    **_each("json_wrong_role", EVERY, ENUM_WORDING),
-    **_each("json_unknown_part_type", EVERY, ENUM_WORDING),
-    **_each("url_connection_refused", AZURE_SIDE, URL_AZURE_WORDING),
-    **_each("url_loopback_404", AZURE_SIDE, URL_AZURE_WORDING),
-    **_each("url_loopback_redirect", AZURE_SIDE, URL_AZURE_WORDING),
-    **_each("url_loopback_slow", AZURE_SIDE, URL_AZURE_WORDING),
-    ("request_broken_multipart", "http"): (
-        "400 \"Missing required parameter: 'file'.\": a body cut inside the file part is read as a form "
-        "without a file; the message does not say the multipart body is broken"
-    ),
-}
+#: XPASS, and the mark must then go). None today.
+KNOWN: dict[tuple[str, str], str] = {}
 
 
 def _cases(pairs: list[tuple[Entry, str]]) -> list[object]:
