@@ -15,6 +15,8 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import ctypes
 import http.client
 import ipaddress
 import os
@@ -205,9 +207,18 @@ def refuse_public_without_key(settings: Settings) -> None:
     )
 
 
+def _fewer_malloc_arenas() -> None:
+    """Keep glibc to two malloc arenas in this process. Each worker thread that runs OCR otherwise gets an
+    arena of its own that keeps the detector's buffers: under 32 concurrent clients the server's RSS grew
+    by about 1 GB (+430 to +670 MB for OCR on 16 threads), and by about 100 MB with two arenas."""
+    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to do
+        ctypes.CDLL("libc.so.6").mallopt(-8, 2)  # M_ARENA_MAX
+
+
 def _prepare_engines(settings: Settings) -> list[str]:
     """Point speech at LOCAL_WHISPER_MODEL and, with LOCAL_PRELOAD, load the OCR and speech models now;
     returns what could not be loaded (a missing part is also said in the replies that need it)."""
+    _fewer_malloc_arenas()
     from . import ocr, speech
     from .engines import Missing
 
