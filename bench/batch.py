@@ -38,7 +38,6 @@ import io
 import os
 import platform
 import re
-import socket
 import subprocess
 import sys
 import tempfile
@@ -46,8 +45,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import httpx
 import openai
+import serving  # bench/serving.py, beside this file
 from PIL import Image, ImageDraw, ImageFont
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -72,35 +71,11 @@ FAULT_EVERY = 5
 # --- the server ----------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def start_server(port: int, extra_env: dict[str, str], folder: Path) -> subprocess.Popen[bytes]:
-    """``python -m helpers serve --port PORT`` with only ``extra_env`` among the LOCAL_* variables."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LOCAL_")}
-    env |= {"LOCAL_STREAM_DELAY_MS": "0", "LOCAL_DATA_DIR": str(folder / "store"), **extra_env}
-    log = folder / "server.log"
-    with log.open("wb") as sink:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "helpers", "serve", "--port", str(port)],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=sink,
-        )
-    for _ in range(2400):  # up to two minutes for the imports and the first OCR model load
-        try:
-            httpx.get(f"http://127.0.0.1:{port}/health", timeout=1)
-            return process
-        except httpx.TransportError:
-            if process.poll() is not None:
-                raise SystemExit(f"the server failed to start:\n{log.read_text()[-2000:]}") from None
-            time.sleep(0.05)
-    process.kill()
-    raise SystemExit("the server did not answer /health within two minutes")
+    """The local host with its files and batches under ``folder``."""
+    return serving.start_server(
+        port, {"LOCAL_DATA_DIR": str(folder / "store"), **extra_env}, folder / "server.log"
+    )
 
 
 # --- the pages -----------------------------------------------------------------------------------
@@ -200,7 +175,7 @@ def run_all(label: str, extra_env: dict[str, str], pages: int, concurrency: int,
     """The three ways against one server; returns the items lost or answered wrongly."""
     with tempfile.TemporaryDirectory(prefix="bench-batch-") as tmp:
         folder = Path(tmp)
-        port = free_port()
+        port = serving.free_port()
         server = start_server(port, extra_env, folder)
         try:
             client = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="local")

@@ -41,10 +41,8 @@ import base64
 import io
 import os
 import platform
-import socket
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from collections import Counter
@@ -54,6 +52,7 @@ from typing import Any
 
 import httpx
 import openai
+import serving  # bench/serving.py, beside this file
 from PIL import Image, ImageDraw
 
 try:  # the HTTP package the openai SDK is built on (httpx2 since openai 3, httpx before)
@@ -69,34 +68,7 @@ FAULT_EVERY = 3
 # --- the server ----------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_server(port: int, extra_env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    """``python -m helpers serve --port PORT`` with only ``extra_env`` among the LOCAL_* variables."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LOCAL_")} | extra_env
-    with log.open("wb") as sink:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "helpers", "serve", "--port", str(port)],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=sink,
-        )
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(f"http://127.0.0.1:{port}/health", timeout=1)
-            return process
-        except httpx.TransportError:
-            if process.poll() is not None:
-                raise SystemExit(f"the server failed to start:\n{log.read_text()[-2000:]}") from None
-            time.sleep(0.05)
-    process.kill()
-    raise SystemExit("the server did not answer /health within 120 s")
+start_server = serving.start_server
 
 
 def rss_mb(pid: int, field_name: str = "VmRSS") -> float:
@@ -215,7 +187,7 @@ async def warm_up(base: str, clip_b64: str) -> None:
 
 def run_once(name: str, extra_env: dict[str, str], clients: int, seconds: float, clip_b64: str) -> Run:
     run = Run(name)
-    port = free_port()
+    port = serving.free_port()
     with tempfile.TemporaryDirectory() as folder:
         log = Path(folder) / "server.log"
         server = start_server(port, extra_env, log)
