@@ -135,9 +135,7 @@ UNSTABLE = {
     "object address": r" at 0x[0-9a-f]{6,}",
 }
 #: Notebooks of other lessons that still print one (each with why), until they are re-recorded.
-UNSTABLE_KNOWN = {
-    "batch_documents.ipynb": "prints host (its URL, with the local host's port); print host.name and host.model",
-}
+UNSTABLE_KNOWN: dict[str, str] = {}
 
 
 def stored_output_text(notebook: dict) -> str:

@@ -25,6 +25,8 @@ WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 QUESTION_PLACEHOLDER = "Ask about the attached file..."
 RUN_ALL_TIMEOUT_MS = 300_000  # how long to wait for Run All (OCR, speech) on a busy two-core machine
 REPLY_TIMEOUT_MS = 120_000
+#: Bubbles the chat_app notebook's demo cells leave on the panel (four questions and their answers).
+DEMO = 8
 
 
 def stored_outputs(notebook: dict) -> list[list[dict]]:
@@ -80,21 +82,7 @@ def run_all(page, prompts) -> None:
     pytest.fail("Run → Run All Cells queued no cell, three times")
 
 
-def stored_notebook_param(name: str):
-    """A notebook that stores widget outputs but no widget state can only show their text/plain repr:
-    an expected failure until the notebooks are saved with their widget state."""
-    notebook = json.loads((ROOT / "notebooks" / name).read_text())
-    views = any(WIDGET_VIEW in output.get("data", {}) for cell in stored_outputs(notebook) for output in cell)
-    if not views or WIDGET_STATE in notebook["metadata"].get("widgets", {}):
-        return name
-    reason = (
-        f"{name} stores widget outputs without their widget state, so JupyterLab shows their text/plain "
-        "repr; the notebooks are to be saved with widget state"
-    )
-    return pytest.param(name, marks=pytest.mark.xfail(strict=False, reason=reason))
-
-
-@pytest.mark.parametrize("name", [stored_notebook_param(name) for name in NOTEBOOKS])
+@pytest.mark.parametrize("name", NOTEBOOKS)
 def test_stored_notebook_shows_no_raw_widget_repr(lab, page, name):
     """Opened as stored (not run), no output is a widget's raw repr or its text fallback."""
     assert (lab.root / "notebooks" / name).read_bytes() == (ROOT / "notebooks" / name).read_bytes()
@@ -148,7 +136,7 @@ def test_chat_panel_attach_ask_stream_and_clear(lab, page):
     expect(panel).to_have_count(1)
     history = panel.locator(":scope > *").first  # the panel's first child holds the conversation
     bubbles = history.locator(".widget-html")
-    expect(bubbles).to_have_count(0)  # the notebook's last cell reset the panel
+    expect(bubbles).to_have_count(DEMO)  # the demo cells' conversation stays on the panel
     attach = panel.locator(".widget-upload")
     question = panel.get_by_placeholder(QUESTION_PLACEHOLDER)
     # (the accessible names start with the icon font's glyph)
@@ -178,17 +166,17 @@ def test_chat_panel_attach_ask_stream_and_clear(lab, page):
         send.element_handle(),
     )
     send.click()
-    expect(bubbles).to_have_count(2)
-    expect(bubbles.nth(0)).to_contain_text("What is the total on this receipt?\n[attached: receipt.png]")
-    expect(bubbles.nth(1)).to_contain_text("TOTAL: $21.50", timeout=REPLY_TIMEOUT_MS)
+    expect(bubbles).to_have_count(DEMO + 2)
+    expect(bubbles.nth(DEMO)).to_contain_text("What is the total on this receipt?\n[attached: receipt.png]")
+    expect(bubbles.nth(DEMO + 1)).to_contain_text("TOTAL: $21.50", timeout=REPLY_TIMEOUT_MS)
     expect(send).to_be_enabled(timeout=REPLY_TIMEOUT_MS)
-    answer = bubbles.nth(1).locator("pre").text_content()
+    answer = bubbles.nth(DEMO + 1).locator("pre").text_content()
     assert answer.splitlines()[0] == "TOTAL: $21.50"
     snapshots = page.evaluate("window.chatSnapshots")
     partial = [
         s
         for s in snapshots
-        if s["bubbles"] == 2 and s["text"] not in (None, "...", answer) and answer.startswith(s["text"])
+        if s["bubbles"] == DEMO + 2 and s["text"] not in (None, "...", answer) and answer.startswith(s["text"])
     ]
     assert partial, f"the reply did not stream in chunks: {snapshots}"
     assert all(s["sendDisabled"] for s in partial), f"Send was enabled while the reply streamed: {partial}"
@@ -205,8 +193,8 @@ def test_chat_panel_attach_ask_stream_and_clear(lab, page):
     expect(attach).to_have_text("Attach (1)")
     question.fill("Read all the text in this report.")
     send.click()
-    expect(bubbles).to_have_count(4)
-    expect(bubbles.nth(3)).to_contain_text("Page 4 of 4", timeout=REPLY_TIMEOUT_MS)
+    expect(bubbles).to_have_count(DEMO + 4)
+    expect(bubbles.nth(DEMO + 3)).to_contain_text("Page 4 of 4", timeout=REPLY_TIMEOUT_MS)
     expect(send).to_be_enabled(timeout=REPLY_TIMEOUT_MS)
     panel.evaluate("panel => panel.scrollIntoView({block: 'start'})")
     expect(question).to_be_in_viewport()
