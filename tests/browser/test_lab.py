@@ -176,7 +176,9 @@ def test_chat_panel_attach_ask_stream_and_clear(lab, page):
     partial = [
         s
         for s in snapshots
-        if s["bubbles"] == DEMO + 2 and s["text"] not in (None, "...", answer) and answer.startswith(s["text"])
+        if s["bubbles"] == DEMO + 2
+        and s["text"] not in (None, "...", answer)
+        and answer.startswith(s["text"])
     ]
     assert partial, f"the reply did not stream in chunks: {snapshots}"
     assert all(s["sendDisabled"] for s in partial), f"Send was enabled while the reply streamed: {partial}"
