@@ -94,7 +94,7 @@ def _log_tail(log: Path, lines: int = 40) -> str:
     return "\n".join(log.read_text(errors="replace").splitlines()[-lines:]) if log.exists() else ""
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def chromium() -> str:
     """The path of Debian's chromium."""
     path = shutil.which("chromium")
@@ -103,7 +103,7 @@ def chromium() -> str:
     return path
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def lab(chromium, tmp_path_factory) -> Iterator[Lab]:
     """JupyterLab serving a copy of notebooks/ and data/, with API_HOST=local (not started at all when
     there is no browser to look at it)."""
@@ -179,7 +179,7 @@ def lab(chromium, tmp_path_factory) -> Iterator[Lab]:
             server.wait()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser_context(chromium, tmp_path_factory):
     """One headless Chromium with a fresh profile for the session."""
     try:
