@@ -59,29 +59,27 @@ def _load_ocr() -> Any:
             f"Text recognition is not available: the package rapidocr_onnxruntime is missing. "
             f"Install it with: {OCR_INSTALL}"
         ) from exc
-    # Detection runs on ONNX Runtime's default intra-op threads (one per core); recognition on one
-    # thread per call, with READ_WORKERS calls at a time (see _read_all).
+    # ONNX Runtime's default intra-op threads (one per core) for detection and for recognition in
+    # RapidOCR's batches; cut lines are read on a one-thread session, READ_WORKERS at a time.
     engine = RapidOCR()
     _detect_at_short_side(engine, DET_SHORT_SIDE)
     # RapidOCR first shrinks an image to 2000 px on its long side and cuts the line crops from that;
     # detection is sized by DET_SHORT_SIDE anyway, so the crops are cut from the full-size image
     # (a dense A4 page at 200 dpi: 91% of its words read right instead of 99%).
     engine.max_side_len = 1 << 30
-    _recognise_on_one_thread(engine)
+    engine.line_session = _one_thread_recogniser()
     return engine
 
 
-def _recognise_on_one_thread(engine: Any) -> None:
-    """Give RapidOCR's recogniser an ONNX Runtime session that computes on the calling thread only."""
+def _one_thread_recogniser() -> Any:
+    """A session of RapidOCR's recognition model that computes on the calling thread only (or None)."""
     try:
         from rapidocr_onnxruntime.main import DEFAULT_CFG_PATH
         from rapidocr_onnxruntime.utils import OrtInferSession, read_yaml, update_model_path
-    except ImportError:  # another RapidOCR layout: keep its session
-        return
+    except ImportError:  # another RapidOCR layout: cut lines are read on its own session
+        return None
     config = update_model_path(read_yaml(DEFAULT_CFG_PATH))["Rec"]
-    engine.text_rec.session = OrtInferSession(
-        {**config, "intra_op_num_threads": 1, "inter_op_num_threads": 1}
-    )
+    return OrtInferSession({**config, "intra_op_num_threads": 1, "inter_op_num_threads": 1})
 
 
 def _detect_at_short_side(engine: Any, short_side: int) -> None:
@@ -152,7 +150,7 @@ def _ocr_run(engine: Any, data: bytes) -> list[TextLine]:
     boxes, cut = _cut_overlaps(found)
     crops = engine.get_crop_img_list(img, boxes)
     heights = [_read_height(crop) if cut_apart else None for crop, cut_apart in zip(crops, cut, strict=True)]
-    readings = _read_all(engine.text_rec, crops, heights)
+    readings = _read_all(engine, crops, heights)
     raw_h, raw_w = bgr.shape[:2]
     gray = grayscale(pixels)
     lines = []
@@ -226,38 +224,37 @@ def _read_height(crop: np.ndarray) -> int:
 
 
 def _read_all(
-    recogniser: Any, crops: list[np.ndarray], heights: list[int | None]
+    engine: Any, crops: list[np.ndarray], heights: list[int | None]
 ) -> list[tuple[str, float, Any]]:
-    """Recognise every crop: (text, score, CTC columns of the characters) each, on every core.
+    """Recognise every crop: (text, score, CTC columns of the characters) each.
 
-    Whole boxes are read in RapidOCR's batches (sorted by aspect ratio, ``rec_batch_num`` at a time,
-    each padded to its widest crop), so they come out exactly as ``engine(...)`` reads them; a cut
-    box is read alone at its own height. The batches and cut boxes are spread over ``READ_WORKERS``
-    threads, each running ONNX Runtime on one core; each result depends only on its own input, so
-    the output does not depend on the order the threads finish in.
+    Boxes left whole are read as ``engine(...)`` reads them: in RapidOCR's batches (sorted by aspect
+    ratio, ``rec_batch_num`` at a time, each padded to its widest crop; what a crop is read as
+    depends on its batch) on ONNX Runtime's threads. Cut lines are read one at a time, each at its
+    own height, ``READ_WORKERS`` at once on a one-thread session: per pixel read, that is half the
+    work of batches of 6, and two one-thread calls at once beat one call on two threads (see the
+    README). Each cut line's reading depends on its crop only, not on which thread finishes first.
     """
-    whole = [i for i, height in enumerate(heights) if height is None]
-    order = [whole[j] for j in np.argsort(np.array([crops[i].shape[1] / crops[i].shape[0] for i in whole]))]
-    size = recogniser.rec_batch_num
-    units = [order[k : k + size] for k in range(0, len(order), size)]
-    units += [[i] for i, height in enumerate(heights) if height is not None]
-    units.sort(key=lambda unit: -sum(crops[i].shape[1] / crops[i].shape[0] for i in unit))  # longest first
-
-    def read(unit: list[int]) -> list[Any]:
-        height = heights[unit[0]]
-        if height is None:
-            return recogniser([crops[i] for i in unit], True)[0]
-        return [_read_at(recogniser, crops[unit[0]], height)]
-
+    recogniser = engine.text_rec
     readings: list[Any] = [None] * len(crops)
+    whole = [i for i, height in enumerate(heights) if height is None]
+    if whole:
+        for i, reading in zip(whole, recogniser([crops[i] for i in whole], True)[0], strict=True):
+            readings[i] = reading
+    cut = [i for i, height in enumerate(heights) if height is not None]
+    cut.sort(key=lambda i: -crops[i].shape[1] / crops[i].shape[0])  # longest first: the threads end together
+    session = getattr(engine, "line_session", None) or recogniser.session
+
+    def read(i: int) -> tuple[str, float, Any]:
+        return _read_at(recogniser, session, crops[i], heights[i] or 48)
+
     with ThreadPoolExecutor(READ_WORKERS) as pool:
-        for unit, results in zip(units, pool.map(read, units), strict=True):
-            for i, result in zip(unit, results, strict=True):
-                readings[i] = result
+        for i, reading in zip(cut, pool.map(read, cut), strict=True):
+            readings[i] = reading
     return readings
 
 
-def _read_at(recogniser: Any, crop: np.ndarray, height: int) -> tuple[str, float, Any]:
+def _read_at(recogniser: Any, session: Any, crop: np.ndarray, height: int) -> tuple[str, float, Any]:
     """Read one crop resized to ``height`` pixels, as RapidOCR reads a crop at its usual height (48).
 
     The crop is scaled with bicubic interpolation (RapidOCR's is bilinear): small type scaled up
@@ -273,8 +270,7 @@ def _read_at(recogniser: Any, crop: np.ndarray, height: int) -> tuple[str, float
     resized = cv2.resize(crop, size, interpolation=cv2.INTER_CUBIC).astype(np.float32)
     pixels = np.zeros((1, 3, height, width), np.float32)
     pixels[0, :, :, : resized.shape[1]] = resized.transpose(2, 0, 1) / 127.5 - 1.0
-    predictions = recogniser.session(pixels)[0]
-    return recogniser.postprocess_op(predictions, True, wh_ratio_list=[ratio], max_wh_ratio=most)[0]
+    return recogniser.postprocess_op(session(pixels)[0], True, wh_ratio_list=[ratio], max_wh_ratio=most)[0]
 
 
 def _reread_vertical(engine: Any, bgr: np.ndarray, box: Any, text: str, score: float) -> tuple[str, float]:
