@@ -58,7 +58,7 @@ PDF_PAGES = 50
 DPI = 100
 TARGET_SECONDS = 0.3
 TARGET_MB = 60.0
-HEAVY_MODULES = ("openai", "azure", "pymupdf", "av", "numpy", "onnxruntime", "PIL")
+HEAVY_MODULES = ("openai", "azure", "pymupdf", "av", "numpy", "onnxruntime", "openvino", "PIL")
 GNU_TIME = "/usr/bin/time"
 
 BUILD_PDF = """

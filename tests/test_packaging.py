@@ -51,7 +51,7 @@ def test_public_names_come_from_the_stub_and_resolve_to_their_modules():
 
 
 def test_import_helpers_loads_no_sdk_or_engine():
-    heavy = ("openai", "azure", "pymupdf", "av", "numpy", "onnxruntime", "PIL", "httpx")
+    heavy = ("openai", "azure", "pymupdf", "av", "numpy", "onnxruntime", "openvino", "PIL", "httpx")
     code = f"import sys, helpers, helpers.tokens; print(sorted(m for m in {heavy!r} if m in sys.modules))"
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"

@@ -8,29 +8,29 @@ Results are cached by content hash. The method and its measured accuracy are in 
 from __future__ import annotations
 
 import io
-from concurrent.futures import ThreadPoolExecutor
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from ..errors import InputError
-from .engines import THREADS, Engine, Missing, digest
+from .engines import THREADS, Engine, digest
+from .ocr_models import DET_MAX_LONG, detection_scale, load_engine
 from .wordspaces import char_boxes, grayscale, horizontal, ink, restore_spaces
 
 __all__ = ["ENGINE", "TextLine", "decode_image", "ocr", "restore_spaces", "rows"]
 
-OCR_INSTALL = "pip install rapidocr_onnxruntime==1.4.4"
-#: Text detection runs with the image's short side at this many pixels (RapidOCR's default minimum).
-DET_SHORT_SIDE = 736
-#: ... but detection never runs with the long side over this, nor enlarges an image more than this.
-DET_MAX_LONG = 4096
-DET_MAX_UPSCALE = 4.0
 #: A box overlapping the box of the line above or below by more than this share of its height is cut.
 CUT_OVERLAP = 0.25
 #: A cut line is read with the x-height of its letters (the middle 80% of its ink) at this many pixels.
 CUT_X_HEIGHT = 16
-#: Recognition threads, each running ONNX Runtime on one core.
+#: ... and at least this many pixels high: the recogniser's last pooling takes three rows of its
+#: feature map (a sixteenth of the height); below 33 px ONNX Runtime averages two rows instead (the
+#: benchmark's dense page: 99.5% of its words instead of 99.9%) and OpenVINO returns no columns.
+READ_MIN_HEIGHT = 33
+#: Threads finishing boxes: one prepares or finishes a line while the recogniser computes another.
 READ_WORKERS = THREADS
 
 
@@ -51,72 +51,7 @@ class TextLine:
     size: float = 0.0
 
 
-def _load_ocr() -> Any:
-    try:
-        from rapidocr_onnxruntime import RapidOCR
-    except ImportError as exc:
-        raise Missing(
-            f"Text recognition is not available: the package rapidocr_onnxruntime is missing. "
-            f"Install it with: {OCR_INSTALL}"
-        ) from exc
-    # ONNX Runtime's default intra-op threads (one per core) for detection and for recognition in
-    # RapidOCR's batches; cut lines are read on a one-thread session, READ_WORKERS at a time.
-    engine = RapidOCR()
-    _detect_at_short_side(engine, DET_SHORT_SIDE)
-    # RapidOCR first shrinks an image to 2000 px on its long side and cuts the line crops from that;
-    # detection is sized by DET_SHORT_SIDE anyway, so the crops are cut from the full-size image
-    # (a dense A4 page at 200 dpi: 91% of its words read right instead of 99%).
-    engine.max_side_len = 1 << 30
-    engine.line_session = _one_thread_recogniser()
-    return engine
-
-
-def _one_thread_recogniser() -> Any:
-    """A session of RapidOCR's recognition model that computes on the calling thread only (or None)."""
-    try:
-        from rapidocr_onnxruntime.main import DEFAULT_CFG_PATH
-        from rapidocr_onnxruntime.utils import OrtInferSession, read_yaml, update_model_path
-    except ImportError:  # another RapidOCR layout: cut lines are read on its own session
-        return None
-    config = update_model_path(read_yaml(DEFAULT_CFG_PATH))["Rec"]
-    return OrtInferSession({**config, "intra_op_num_threads": 1, "inter_op_num_threads": 1})
-
-
-def _detect_at_short_side(engine: Any, short_side: int) -> None:
-    """Run text detection with the image's short side at ``short_side`` pixels, up or down.
-
-    RapidOCR's default only scales up (to a short side of 736) and runs large pages at full size;
-    detection at 736 finds the same lines on a 150 dpi A4 page in about half the time, and the
-    line crops that recognition reads are still cut from the full-size image.
-    """
-    try:
-        import cv2
-        from rapidocr_onnxruntime.ch_ppocr_det.utils import DetPreProcess
-    except ImportError:  # another RapidOCR layout: keep its default
-        return
-    detector = getattr(engine, "text_det", None)
-    if detector is None or not hasattr(detector, "get_preprocess"):
-        return
-
-    class ShortSide(DetPreProcess):  # type: ignore[misc, valid-type]
-        def resize(self, img: np.ndarray) -> np.ndarray:
-            h, w = img.shape[:2]
-            ratio = detection_scale(w, h)
-            height = max(32, round(int(h * ratio) / 32) * 32)
-            width = max(32, round(int(w * ratio) / 32) * 32)
-            return cv2.resize(img, (width, height))
-
-    detector.get_preprocess = lambda max_wh: ShortSide(short_side, "min", detector.mean, detector.std)
-
-
-def detection_scale(width: int, height: int) -> float:
-    """How much text detection scales an image: its short side to DET_SHORT_SIDE, but never its long
-    side over DET_MAX_LONG nor more than DET_MAX_UPSCALE times (a 160x40 label would otherwise be
-    detected at 2944x736, and a 60000x8 strip at 5,520,000x736)."""
-    return min(DET_SHORT_SIDE / min(width, height), DET_MAX_LONG / max(width, height), DET_MAX_UPSCALE)
-
-
-ENGINE = Engine(_load_ocr)
+ENGINE = Engine(load_engine)
 
 
 def ocr(data: bytes) -> list[TextLine]:
@@ -126,7 +61,8 @@ def ocr(data: bytes) -> list[TextLine]:
 
 def _ocr_run(engine: Any, data: bytes) -> list[TextLine]:
     """RapidOCR's steps (as ``engine(bgr, use_cls=False, return_word_box=True)`` runs them), with dense
-    lines cut apart, recognition spread over the cores, and character boxes only where spaces are put back.
+    lines cut apart and read on the line recogniser, each box finished on the cores, and character
+    boxes only where spaces are put back.
 
     No angle classifier: pages and photos of text are upright, and the classifier turned upright
     lines upside down (into gibberish) on rendered test pages.
@@ -148,27 +84,74 @@ def _ocr_run(engine: Any, data: bytes) -> list[TextLine]:
     if found is None:
         return []
     boxes, cut = _cut_overlaps(found)
-    crops = engine.get_crop_img_list(img, boxes)
-    heights = [_read_height(crop) if cut_apart else None for crop, cut_apart in zip(crops, cut, strict=True)]
-    readings = _read_all(engine, crops, heights)
-    raw_h, raw_w = bgr.shape[:2]
+    origin = engine._get_origin_points(boxes, record, *bgr.shape[:2]).tolist()
     gray = grayscale(pixels)
-    lines = []
-    for img_box, box, crop, (text, score, info) in zip(
-        boxes, engine._get_origin_points(boxes, record, raw_h, raw_w).tolist(), crops, readings, strict=True
-    ):
-        if float(score) < engine.text_score:  # RapidOCR drops what it is unsure of
-            continue
-        if len(text) >= 3 and horizontal(box):
-            chars = char_boxes(img_box, crop.shape[1], crop.shape[0], info)
-            chars = engine._get_origin_points(chars, record, raw_h, raw_w).astype(np.int32).tolist()
-            text = restore_spaces(gray, box, text, list(text), chars)
-        text, score = _reread_vertical(engine, bgr, box, text, score)
-        xs = [round(float(p[0])) for p in box]
-        ys = [round(float(p[1])) for p in box]
-        if text.strip():
-            lines.append(TextLine(text.strip(), (min(xs), min(ys), max(xs), max(ys)), round(float(score), 4)))
-    return rows(lines)
+    # Boxes left whole are read as ``engine(...)`` reads them: in RapidOCR's batches (sorted by aspect
+    # ratio, ``rec_batch_num`` at a time, each padded to its widest crop; what a crop is read as
+    # depends on its batch) on ONNX Runtime's threads.
+    whole = [i for i, cut_apart in enumerate(cut) if not cut_apart]
+    read: dict[int, tuple[np.ndarray, Any]] = {}
+    if whole:
+        crops = engine.get_crop_img_list(img, [boxes[i] for i in whole])
+        for i, crop, reading in zip(whole, crops, engine.text_rec(crops, True)[0], strict=True):
+            read[i] = (crop, reading)
+
+    lines: list[TextLine | None] = [None] * len(boxes)
+    for i, (crop, reading) in read.items():
+        lines[i] = _text_line(engine, bgr, gray, record, boxes[i], origin[i], crop, reading)
+    # Cut lines are read on their own, at their letters' size, longest first. This thread prepares
+    # each line's pixels and finishes each reading while the line recogniser computes the next ones
+    # on READ_WORKERS threads; each line's result depends on its crop alone.
+    recogniser = engine.text_rec
+    pending: deque[tuple[int, np.ndarray, float, float, Future[Any]]] = deque()
+    with ThreadPoolExecutor(READ_WORKERS) as pool:
+        for i in sorted((i for i in range(len(boxes)) if cut[i]), key=lambda i: -_length_ratio(boxes[i])):
+            crop = engine.get_crop_img_list(img, [boxes[i]])[0]
+            pixels, ratio, most = _line_pixels(recogniser, crop, _read_height(crop))
+            pending.append((i, crop, ratio, most, pool.submit(engine.line_session, pixels)))
+            while len(pending) > 2 * READ_WORKERS or (pending and pending[0][-1].done()):
+                i, crop, ratio, most, future = pending.popleft()
+                reading = _decode(recogniser, *future.result(), ratio, most)
+                lines[i] = _text_line(engine, bgr, gray, record, boxes[i], origin[i], crop, reading)
+        while pending:
+            i, crop, ratio, most, future = pending.popleft()
+            reading = _decode(recogniser, *future.result(), ratio, most)
+            lines[i] = _text_line(engine, bgr, gray, record, boxes[i], origin[i], crop, reading)
+    return rows([line for line in lines if line is not None])
+
+
+def _text_line(
+    engine: Any,
+    bgr: np.ndarray,
+    gray: np.ndarray,
+    record: Any,
+    img_box: Any,
+    box: Any,
+    crop: Any,
+    reading: Any,
+) -> TextLine | None:
+    """The box's text line from its reading (text, score, CTC columns), with word spaces put back and
+    tall boxes read the other ways round; None when RapidOCR would drop it (unsure, or blank)."""
+    text, score, info = reading
+    if float(score) < engine.text_score:  # RapidOCR drops what it is unsure of
+        return None
+    if len(text) >= 3 and horizontal(box):
+        raw_h, raw_w = bgr.shape[:2]
+        chars = char_boxes(img_box, crop.shape[1], crop.shape[0], info)
+        chars = engine._get_origin_points(chars, record, raw_h, raw_w).astype(np.int32).tolist()
+        text = restore_spaces(gray, box, text, list(text), chars)
+    text, score = _reread_vertical(engine, bgr, box, text, score)
+    xs = [round(float(p[0])) for p in box]
+    ys = [round(float(p[1])) for p in box]
+    if not text.strip():
+        return None
+    return TextLine(text.strip(), (min(xs), min(ys), max(xs), max(ys)), round(float(score), 4))
+
+
+def _length_ratio(box: np.ndarray) -> float:
+    """A box's length over its height (the width a crop is read at, per pixel of height)."""
+    corners = np.asarray(box, np.float64)
+    return float(np.linalg.norm(corners[0] - corners[1]) / max(1e-6, np.linalg.norm(corners[0] - corners[3])))
 
 
 def _cut_overlaps(boxes: list[np.ndarray]) -> tuple[list[np.ndarray], list[bool]]:
@@ -214,48 +197,19 @@ def _read_height(crop: np.ndarray) -> int:
     A cut crop has lost the blank margins the recogniser is used to, and the detector's boxes grow
     relative to their letters when the type is small; the letters themselves are measured instead,
     as the rows holding the middle 80% of the crop's ink (for Latin text, about half the type size).
+    The height is at least ``READ_MIN_HEIGHT``.
     """
     shares = ink(crop.astype(np.float32).mean(axis=2))
     if shares is None:
         return 48
     mass = np.cumsum(shares.sum(axis=1))
     low, high = np.searchsorted(mass, [0.1 * mass[-1], 0.9 * mass[-1]])
-    return int(np.clip(round(crop.shape[0] * CUT_X_HEIGHT / (high - low + 1)), 16, 64))
+    return int(np.clip(round(crop.shape[0] * CUT_X_HEIGHT / (high - low + 1)), READ_MIN_HEIGHT, 64))
 
 
-def _read_all(
-    engine: Any, crops: list[np.ndarray], heights: list[int | None]
-) -> list[tuple[str, float, Any]]:
-    """Recognise every crop: (text, score, CTC columns of the characters) each.
-
-    Boxes left whole are read as ``engine(...)`` reads them: in RapidOCR's batches (sorted by aspect
-    ratio, ``rec_batch_num`` at a time, each padded to its widest crop; what a crop is read as
-    depends on its batch) on ONNX Runtime's threads. Cut lines are read one at a time, each at its
-    own height, ``READ_WORKERS`` at once on a one-thread session: per pixel read, that is half the
-    work of batches of 6, and two one-thread calls at once beat one call on two threads (see the
-    README). Each cut line's reading depends on its crop only, not on which thread finishes first.
-    """
-    recogniser = engine.text_rec
-    readings: list[Any] = [None] * len(crops)
-    whole = [i for i, height in enumerate(heights) if height is None]
-    if whole:
-        for i, reading in zip(whole, recogniser([crops[i] for i in whole], True)[0], strict=True):
-            readings[i] = reading
-    cut = [i for i, height in enumerate(heights) if height is not None]
-    cut.sort(key=lambda i: -crops[i].shape[1] / crops[i].shape[0])  # longest first: the threads end together
-    session = getattr(engine, "line_session", None) or recogniser.session
-
-    def read(i: int) -> tuple[str, float, Any]:
-        return _read_at(recogniser, session, crops[i], heights[i] or 48)
-
-    with ThreadPoolExecutor(READ_WORKERS) as pool:
-        for i, reading in zip(cut, pool.map(read, cut), strict=True):
-            readings[i] = reading
-    return readings
-
-
-def _read_at(recogniser: Any, session: Any, crop: np.ndarray, height: int) -> tuple[str, float, Any]:
-    """Read one crop resized to ``height`` pixels, as RapidOCR reads a crop at its usual height (48).
+def _line_pixels(recogniser: Any, crop: np.ndarray, height: int) -> tuple[np.ndarray, float, float]:
+    """The line recogniser's input for a crop resized to ``height`` pixels, laid out as RapidOCR lays
+    out a crop read at its usual height (48), with the crop's and the input's width over height.
 
     The crop is scaled with bicubic interpolation (RapidOCR's is bilinear): small type scaled up
     stays sharper (7.5 pt at 150 dpi: 98.4% of the words read right instead of 95.1%).
@@ -270,7 +224,19 @@ def _read_at(recogniser: Any, session: Any, crop: np.ndarray, height: int) -> tu
     resized = cv2.resize(crop, size, interpolation=cv2.INTER_CUBIC).astype(np.float32)
     pixels = np.zeros((1, 3, height, width), np.float32)
     pixels[0, :, :, : resized.shape[1]] = resized.transpose(2, 0, 1) / 127.5 - 1.0
-    return recogniser.postprocess_op(session(pixels)[0], True, wh_ratio_list=[ratio], max_wh_ratio=most)[0]
+    return pixels, ratio, most
+
+
+def _decode(
+    recogniser: Any, indices: np.ndarray, probabilities: np.ndarray, ratio: float, most: float
+) -> tuple[str, float, Any]:
+    """A line's (text, score, CTC columns of the characters) from the recogniser's top-1 classes
+    and probabilities, decoded as RapidOCR decodes its crops."""
+    text, score, info = recogniser.postprocess_op.decode(
+        indices, probabilities, True, is_remove_duplicate=True
+    )[0]
+    info[0] *= ratio / most  # as RapidOCR's decoding scales the column count to the crop's own width
+    return text, score, info
 
 
 def _reread_vertical(engine: Any, bgr: np.ndarray, box: Any, text: str, score: float) -> tuple[str, float]:
