@@ -30,7 +30,7 @@ CUT_X_HEIGHT = 16
 #: feature map (a sixteenth of the height); below 33 px ONNX Runtime averages two rows instead (the
 #: benchmark's dense page: 99.5% of its words instead of 99.9%) and OpenVINO returns no columns.
 READ_MIN_HEIGHT = 33
-#: Threads finishing boxes: one prepares or finishes a line while the recogniser computes another.
+#: Threads calling the line recogniser, one per stream of it (see ocr_models.LineRecogniser).
 READ_WORKERS = THREADS
 
 
@@ -61,8 +61,7 @@ def ocr(data: bytes) -> list[TextLine]:
 
 def _ocr_run(engine: Any, data: bytes) -> list[TextLine]:
     """RapidOCR's steps (as ``engine(bgr, use_cls=False, return_word_box=True)`` runs them), with dense
-    lines cut apart and read on the line recogniser, each box finished on the cores, and character
-    boxes only where spaces are put back.
+    lines cut apart and read on the line recogniser, and character boxes only where spaces are put back.
 
     No angle classifier: pages and photos of text are upright, and the classifier turned upright
     lines upside down (into gibberish) on rendered test pages.
@@ -88,7 +87,7 @@ def _ocr_run(engine: Any, data: bytes) -> list[TextLine]:
     gray = grayscale(pixels)
     # Boxes left whole are read as ``engine(...)`` reads them: in RapidOCR's batches (sorted by aspect
     # ratio, ``rec_batch_num`` at a time, each padded to its widest crop; what a crop is read as
-    # depends on its batch) on ONNX Runtime's threads.
+    # depends on its batch), on RapidOCR's recognition session (OpenVINO, float32: see ocr_models.py).
     whole = [i for i, cut_apart in enumerate(cut) if not cut_apart]
     read: dict[int, tuple[np.ndarray, Any]] = {}
     if whole:
@@ -104,19 +103,21 @@ def _ocr_run(engine: Any, data: bytes) -> list[TextLine]:
     # on READ_WORKERS threads; each line's result depends on its crop alone.
     recogniser = engine.text_rec
     pending: deque[tuple[int, np.ndarray, float, float, Future[Any]]] = deque()
+
+    def finish_oldest() -> None:
+        i, crop, ratio, most, future = pending.popleft()
+        reading = _decode(recogniser, *future.result(), ratio, most)
+        lines[i] = _text_line(engine, bgr, gray, record, boxes[i], origin[i], crop, reading)
+
     with ThreadPoolExecutor(READ_WORKERS) as pool:
         for i in sorted((i for i in range(len(boxes)) if cut[i]), key=lambda i: -_length_ratio(boxes[i])):
             crop = engine.get_crop_img_list(img, [boxes[i]])[0]
             pixels, ratio, most = _line_pixels(recogniser, crop, _read_height(crop))
             pending.append((i, crop, ratio, most, pool.submit(engine.line_session, pixels)))
             while len(pending) > 2 * READ_WORKERS or (pending and pending[0][-1].done()):
-                i, crop, ratio, most, future = pending.popleft()
-                reading = _decode(recogniser, *future.result(), ratio, most)
-                lines[i] = _text_line(engine, bgr, gray, record, boxes[i], origin[i], crop, reading)
+                finish_oldest()
         while pending:
-            i, crop, ratio, most, future = pending.popleft()
-            reading = _decode(recogniser, *future.result(), ratio, most)
-            lines[i] = _text_line(engine, bgr, gray, record, boxes[i], origin[i], crop, reading)
+            finish_oldest()
     return rows([line for line in lines if line is not None])
 
 
