@@ -28,7 +28,7 @@ CUT_OVERLAP = 0.25
 CUT_X_HEIGHT = 16
 #: ... and at least this many pixels high: the recogniser's last pooling takes three rows of its
 #: feature map (a sixteenth of the height); below 33 px ONNX Runtime averages two rows instead (the
-#: benchmark's dense page: 99.5% of its words instead of 99.9%) and OpenVINO returns no columns.
+#: benchmark's dense page: 99.5% of its words instead of 99.9%) and OpenVINO refuses the input.
 READ_MIN_HEIGHT = 33
 #: Threads calling the line recogniser, one per stream of it (see ocr_models.LineRecogniser).
 READ_WORKERS = THREADS

@@ -7,13 +7,12 @@ and runs them on ONNX Runtime; here its sessions are replaced by the same files 
 OpenVINO, which computes them faster on a CPU (the measurements are in this folder's README).
 Detection and whole boxes are computed in float32: the same boxes and text as ONNX Runtime gives
 (on the notebooks' images, a few scores differ in the fourth decimal). Cut lines are read one line
-per call in OpenVINO's default precision for the CPU: bfloat16 where the processor computes it
-(AVX-512 BF16 or AMX), float32 elsewhere.
+per call in bfloat16 where the processor computes it (AVX-512 BF16 or AMX), float32 elsewhere.
 """
 
 from __future__ import annotations
 
-import threading
+import queue
 from typing import Any
 
 import numpy as np
@@ -51,6 +50,7 @@ def load_engine() -> Any:
     core = _openvino().Core()
     paths = update_model_path(read_yaml(DEFAULT_CFG_PATH))
     engine = RapidOCR()
+    engine.text_cls = None  # no angle classifier (see ocr._ocr_run): its session is not kept
     engine.text_det.infer = Session(core.read_model(paths["Det"]["model_path"]), core, EXACT)
     engine.text_rec.session = Session(core.read_model(paths["Rec"]["model_path"]), core, EXACT)
     engine.line_session = LineRecogniser(core.read_model(paths["Rec"]["model_path"]), core)
@@ -74,24 +74,27 @@ def _openvino() -> Any:
 
 class Session:
     """A model compiled by OpenVINO, called as RapidOCR calls its ONNX Runtime sessions:
-    ``session(inputs)`` returns the list of outputs. Calls from several threads are safe (each
-    thread has its own request); with one stream they take turns."""
+    ``session(inputs)`` returns the list of outputs (arrays of their own). It has ``requests`` infer
+    requests, made once: a call takes an idle one and waits while all are busy, so calls from any
+    number of threads are safe and the memory of the requests does not grow with them."""
 
-    def __init__(self, model: Any, core: Any, config: dict[str, Any]) -> None:
+    def __init__(self, model: Any, core: Any, config: dict[str, Any], requests: int = 1) -> None:
         self._model = core.compile_model(model, "CPU", config)
-        self._requests = threading.local()
+        self._idle: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        for _ in range(requests):
+            self._idle.put(self._model.create_infer_request())
 
     def __call__(self, inputs: np.ndarray) -> list[np.ndarray]:
-        request = getattr(self._requests, "request", None)
-        if request is None:
-            request = self._requests.request = self._model.create_infer_request()
-        # Copies: the request's memory is overwritten by its next call.
-        return [np.array(output) for output in request.infer({0: inputs}).values()]
+        request = self._idle.get()
+        try:
+            return list(request.infer({0: inputs}).values())  # copies, not the request's memory
+        finally:
+            self._idle.put(request)
 
 
 class LineRecogniser(Session):
-    """The recognition model reading one line per call, one stream per core (``threads``), each
-    computing on its own core, in OpenVINO's default precision for the CPU.
+    """The recognition model reading one line per call, on one stream per core (``threads``), each
+    computing on its own core, in bfloat16 where the CPU computes it (float32 otherwise).
 
     ``recogniser(pixels)`` takes a (1, 3, height, width) float32 array normalised as RapidOCR
     normalises and returns, for each output column, the most likely class and its probability
@@ -109,7 +112,12 @@ class LineRecogniser(Session):
         # does) took 15% of the model's time; equal top probabilities do not occur in practice.
         best = ops.topk(probabilities, 1, -1, "max", "none", "i32")
         model = ov.Model([best.output(1), best.output(0)], model.get_parameters(), "line recogniser")
-        super().__init__(model, core, {"NUM_STREAMS": threads, "INFERENCE_NUM_THREADS": threads})
+        # Named, not left to OpenVINO's default, which differs between processors (float16 on some).
+        bf16 = "BF16" in core.get_property("CPU", "OPTIMIZATION_CAPABILITIES")
+        config = {"NUM_STREAMS": threads, "INFERENCE_NUM_THREADS": threads}
+        super().__init__(
+            model, core, {**config, "INFERENCE_PRECISION_HINT": "bf16" if bf16 else "f32"}, threads
+        )
 
     def __call__(self, pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[override]
         width = pixels.shape[3]

@@ -92,3 +92,17 @@ def test_cut_lines_are_read_at_least_33_pixels_high() -> None:
     ink_rows = np.flatnonzero(crop.min(axis=(1, 2)) < 128)
     tight = crop[ink_rows[0] : ink_rows[-1] + 1]  # cut to its ink (28 rows): 22 px at that scale
     assert ocr._read_height(tight) == ocr.READ_MIN_HEIGHT == 33
+
+
+def test_sessions_serve_any_number_of_threads_with_their_own_requests(engine: object) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    rng = np.random.default_rng(11)
+    batches = [rng.random((1, 3, 48, 320), dtype=np.float32) * 2 - 1 for _ in range(4)]
+    alone = [engine.text_rec.session(batch)[0] for batch in batches]
+    with ThreadPoolExecutor(8) as pool:
+        together = list(pool.map(lambda i: engine.text_rec.session(batches[i % 4])[0], range(16)))
+    for i, result in enumerate(together):
+        np.testing.assert_array_equal(result, alone[i % 4])
+    assert engine.text_rec.session._idle.qsize() == 1  # one request, made once, back when idle
+    assert engine.line_session._idle.qsize() == ocr.READ_WORKERS
