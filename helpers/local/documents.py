@@ -42,14 +42,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..attachments import human_size, parse_data_url, sniff_mime
+from ..attachments import human_size, sniff_mime
 from ..errors import InputError, PdfError
 from ..limits import IMAGE_DETAILS, MB
 from ..pdf import MAX_PAGE_PIXELS, _open, _render, pymupdf
 from ..tokens import image_tokens
 from . import errors, tokenizer
-from .errors import ApiError, Surface
-from .media import token_model
+from .errors import Surface
+from .media import data_url_bytes, token_model
 from .settings import Settings
 from .urls import fetch_media
 
@@ -189,28 +189,8 @@ def _load(
 def _file_data(value: str, param: str) -> bytes:
     """The bytes of a ``file_data`` data URL (``data:application/pdf;base64,...``)."""
     if not value.startswith("data:") or not value[:200].split(",", 1)[0].endswith(";base64"):
-        raise _invalid_file_data(param, "a value that is not a base64 data URL")
-    try:
-        declared, data = parse_data_url(value)
-    except InputError:
-        raise _invalid_file_data(param, "invalid base64-encoded bytes") from None
-    if not data:
-        raise _invalid_file_data(param, "empty base64-encoded bytes")
-    if declared is not None and declared != "application/pdf":
-        raise _invalid_file_data(
-            param, f"unsupported MIME type '{declared}' (the local host reads PDF files)"
-        )
-    return data
-
-
-def _invalid_file_data(param: str, reason: str) -> ApiError:
-    return ApiError(
-        400,
-        "invalid_value",
-        f"Invalid file data: '{param}'. Expected a base64-encoded data URL with the MIME type application/pdf "
-        f"(e.g. 'data:application/pdf;base64,JVBERi0xLjcK...'), but got {reason}.",
-        param=param,
-    )
+        raise errors.FILE_DATA.error(param, "a value that is not a base64 data URL")
+    return data_url_bytes(value, param, errors.FILE_DATA)
 
 
 # --- reading -------------------------------------------------------------------------------------

@@ -174,15 +174,49 @@ def invalid_value(
     return ApiError(400, "invalid_value", message, param=param)
 
 
-def invalid_data_url(param: str, reason: str) -> ApiError:
-    """400 for an image URL that is not a usable base64 data URL."""
-    return ApiError(
-        400,
-        "invalid_value",
-        f"Invalid image URL: '{param}'. Expected a base64-encoded data URL with an image MIME type "
-        f"(e.g. 'data:image/png;base64,aW1nIGJ5dGVzIGhlcmU='), but got {reason}.",
-        param=param,
-    )
+@dataclass(frozen=True)
+class DataUrl:
+    """A kind of base64 data URL a request carries: how its errors name it, what it must be (with an
+    example), and the MIME type it declares (``mime``, or any type under it when it ends in "/")."""
+
+    what: str
+    expected: str
+    mime: str
+    mime_note: str = ""
+
+    def accepts(self, declared: str) -> bool:
+        """Whether a declared MIME type is one this kind takes."""
+        return declared == self.mime or (self.mime.endswith("/") and declared.startswith(self.mime))
+
+    def error(self, param: str, reason: str) -> ApiError:
+        """400 for a value of ``param`` that is not such a data URL, saying what it got (``reason``)."""
+        return ApiError(
+            400,
+            "invalid_value",
+            f"Invalid {self.what}: '{param}'. Expected {self.expected}, but got {reason}.",
+            param=param,
+        )
+
+
+# Any image/* type passes, image/jpg included (azure-ai-inference's ImageUrl.load writes "jpg"
+# verbatim); the bytes themselves are sniffed afterwards.
+IMAGE_URL = DataUrl(
+    "image URL",
+    "a base64-encoded data URL with an image MIME type (e.g. 'data:image/png;base64,aW1nIGJ5dGVzIGhlcmU=')",
+    "image/",
+)
+AUDIO_URL = DataUrl(
+    "audio URL",
+    "an http(s) URL or a base64-encoded data URL with an audio MIME type "
+    "(e.g. 'data:audio/wav;base64,UklGRiQAAABXQVZF')",
+    "audio/",
+)
+FILE_DATA = DataUrl(
+    "file data",
+    "a base64-encoded data URL with the MIME type application/pdf (e.g. 'data:application/pdf;base64,JVBERi0xLjcK...')",
+    "application/pdf",
+    " (the local host reads PDF files)",
+)
 
 
 def unsupported_image(param: str, max_mb: float, why: str) -> ApiError:

@@ -32,7 +32,6 @@ from ..limits import (
 from ..tokens import DEFAULT_TOKEN_MODEL, audio_tokens, formula_for, image_tokens
 from . import errors
 from .engines import digest
-from .errors import ApiError
 from .settings import Settings
 from .speech import decode_audio
 from .urls import fetch_image, fetch_media
@@ -80,11 +79,11 @@ def load_image(
     if detail not in IMAGE_DETAILS:
         raise errors.invalid_value(f"{param}.detail", detail, IMAGE_DETAILS)
     if url.startswith("data:"):
-        data = _data_url_bytes(url, url_param)
+        data = data_url_bytes(url, url_param, errors.IMAGE_URL)
     elif re.match(r"^https?://", url, re.I):
         data = fetch_image(url, url_param, settings)
     else:
-        raise errors.invalid_data_url(url_param, "a value without the 'data:' prefix")
+        raise errors.IMAGE_URL.error(url_param, "a value without the 'data:' prefix")
     if len(data) > settings.max_image_bytes:
         why = f"it is {human_size(len(data))}; shrink it (helpers.prepare_image does)."
         raise errors.unsupported_image(url_param, settings.max_image_mb, why)
@@ -116,20 +115,19 @@ def token_model(model: str) -> str:
     return model
 
 
-def _data_url_bytes(url: str, param: str) -> bytes:
-    head = url[:200].split(",", 1)[0]
-    if not head.endswith(";base64"):
-        raise errors.invalid_data_url(param, "a data URL that is not base64-encoded")
+def data_url_bytes(url: str, param: str, kind: errors.DataUrl) -> bytes:
+    """The bytes of the base64 data URL ``url`` in ``param``; a 400 in ``kind``'s words when it is
+    not base64, does not decode, is empty or declares a MIME type ``kind`` does not take."""
+    if not url[:200].split(",", 1)[0].endswith(";base64"):
+        raise kind.error(param, "a data URL that is not base64-encoded")
     try:
         declared, data = parse_data_url(url)
     except InputError:
-        raise errors.invalid_data_url(param, "invalid base64-encoded bytes") from None
+        raise kind.error(param, "invalid base64-encoded bytes") from None
     if not data:
-        raise errors.invalid_data_url(param, "empty base64-encoded bytes")
-    # Any image/* type passes here, image/jpg included (azure-ai-inference's ImageUrl.load writes
-    # "jpg" verbatim); the bytes themselves are sniffed afterwards.
-    if declared is not None and not declared.startswith("image/"):
-        raise errors.invalid_data_url(param, f"unsupported MIME type '{declared}'")
+        raise kind.error(param, "empty base64-encoded bytes")
+    if declared is not None and not kind.accepts(declared):
+        raise kind.error(param, f"unsupported MIME type '{declared}'{kind.mime_note}")
     return data
 
 
@@ -173,11 +171,11 @@ def load_audio_url(url: Any, param: str, settings: Settings) -> Audio:
     if not isinstance(url, str):
         raise errors.missing_parameter(param) if url is None else errors.invalid_type(param, "a string", url)
     if url.startswith("data:"):
-        raw = _audio_data_url(url, param)
+        raw = data_url_bytes(url, param, errors.AUDIO_URL)
     elif re.match(r"^https?://", url, re.I):
         raw = fetch_media(url, param, settings, "audio", MAX_AUDIO_BYTES)
     else:
-        raise _invalid_audio_url(param, "a value that is neither an http(s) URL nor a 'data:' URL")
+        raise errors.AUDIO_URL.error(param, "a value that is neither an http(s) URL nor a 'data:' URL")
     _check_audio_size(raw, param)
     mime = sniff_mime(raw)
     fmt = AUDIO_MIME_TYPES.get(mime or "")
@@ -190,32 +188,6 @@ def load_audio_url(url: Any, param: str, settings: Settings) -> Audio:
             "Convert it with helpers.prepare_audio.",
         )
     return _decoded_audio(raw, fmt, param)
-
-
-def _audio_data_url(url: str, param: str) -> bytes:
-    head = url[:200].split(",", 1)[0]
-    if not head.endswith(";base64"):
-        raise _invalid_audio_url(param, "a data URL that is not base64-encoded")
-    try:
-        declared, data = parse_data_url(url)
-    except InputError:
-        raise _invalid_audio_url(param, "invalid base64-encoded bytes") from None
-    if not data:
-        raise _invalid_audio_url(param, "empty base64-encoded bytes")
-    if declared is not None and not declared.startswith("audio/"):
-        raise _invalid_audio_url(param, f"unsupported MIME type '{declared}'")
-    return data
-
-
-def _invalid_audio_url(param: str, reason: str) -> ApiError:
-    """400 for an ``audio_url`` that is neither an http(s) URL nor a usable base64 data URL."""
-    return ApiError(
-        400,
-        "invalid_value",
-        f"Invalid audio URL: '{param}'. Expected an http(s) URL or a base64-encoded data URL with an audio "
-        f"MIME type (e.g. 'data:audio/wav;base64,UklGRiQAAABXQVZF'), but got {reason}.",
-        param=param,
-    )
 
 
 def _check_audio_size(raw: bytes, param: str) -> None:

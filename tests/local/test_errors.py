@@ -614,3 +614,25 @@ def test_no_mutated_body_gets_a_500(raw: httpx.Client) -> None:
             assert "Traceback" not in error["message"]
         statuses.add(response.status_code)
     assert 400 in statuses and 200 in statuses
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("data:audio/wav,RIFF", "a data URL that is not base64-encoded"),
+        ("data:audio/wav;base64,", "empty base64-encoded bytes"),
+        ("data:text/plain;base64,aGVsbG8=", "unsupported MIME type 'text/plain'"),
+    ],
+)
+def test_audio_url_data_urls_are_refused_in_the_audio_wording(url: str, reason: str) -> None:
+    from helpers.local.errors import AUDIO_URL, ApiError
+    from helpers.local.media import data_url_bytes
+
+    with pytest.raises(ApiError) as caught:
+        data_url_bytes(url, "messages[0].content[1].audio_url.url", AUDIO_URL)
+    assert (caught.value.status, caught.value.param) == (400, "messages[0].content[1].audio_url.url")
+    assert caught.value.message == (
+        "Invalid audio URL: 'messages[0].content[1].audio_url.url'. Expected an http(s) URL or a "
+        "base64-encoded data URL with an audio MIME type (e.g. 'data:audio/wav;base64,UklGRiQAAABXQVZF'), "
+        f"but got {reason}."
+    )
