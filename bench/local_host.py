@@ -56,6 +56,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 from dense_page import char_accuracy, dense_page_png, dense_text, word_recall  # beside this file
@@ -71,6 +72,7 @@ HEADER = ("what", "p50 / p95", "alternative, same run", "ratio")
 OCR_CHILD = """
 import json, sys, time
 from pathlib import Path
+from typing import Any
 which, paths = sys.argv[1], sys.argv[2:]
 if which == "defaults":
     from rapidocr_onnxruntime import RapidOCR
@@ -94,6 +96,7 @@ print(json.dumps(times))
 DENSE_CHILD = """
 import json, sys, time
 from pathlib import Path
+from typing import Any
 from rapidocr_onnxruntime import RapidOCR
 from helpers.local import ocr
 data, runs = Path(sys.argv[1]).read_bytes(), int(sys.argv[2])
@@ -236,6 +239,15 @@ def wav_seconds(wav: bytes) -> float:
         return reader.getnframes() / reader.getframerate()
 
 
+def ask(http: httpx.Client, model: str, content: list[dict[str, Any]]) -> str:
+    """The reply to one user message of ``content`` parts, posted to the local host's chat completions."""
+    response = http.post(
+        "/v1/chat/completions", json={"model": model, "messages": [{"role": "user", "content": content}]}
+    )
+    response.raise_for_status()
+    return response.json()["choices"][0]["message"]["content"]
+
+
 def measure_text(http: httpx.Client, base: str, runs: int, report: Report) -> None:
     """Text-only chat over HTTP and through the openai SDK, against the same answer in-process."""
     import openai
@@ -284,16 +296,8 @@ def measure_page(http: httpx.Client, runs: int, folder: Path, report: Report) ->
 
     def ask_page(png: bytes) -> str:
         url = "data:image/png;base64," + base64.b64encode(png).decode()
-        content = [
-            {"type": "text", "text": "When is the budget reviewed?"},
-            {"type": "image_url", "image_url": {"url": url}},
-        ]
-        response = http.post(
-            "/v1/chat/completions",
-            json={"model": "gpt-4o", "messages": [{"role": "user", "content": content}]},
-        )
-        response.raise_for_status()
-        return response.json()["choices"][0]["message"]["content"]
+        image = {"type": "image_url", "image_url": {"url": url}}
+        return ask(http, "gpt-4o", [{"type": "text", "text": "When is the budget reviewed?"}, image])
 
     ask_page(pages[-3])
     served = [timed(lambda png=png: ask_page(png)) for png in pages[:runs]]
@@ -357,17 +361,13 @@ def measure_clip(http: httpx.Client, runs: int, folder: Path, report: Report) ->
         return asr
 
     def ask_clip(wav: bytes) -> str:
-        audio = {"data": base64.b64encode(wav).decode(), "format": "wav"}
-        content = [
-            {"type": "text", "text": "Translate this to Spanish."},
-            {"type": "input_audio", "input_audio": audio},
-        ]
-        response = http.post(
-            "/v1/chat/completions",
-            json={"model": "gpt-4o-audio-preview", "messages": [{"role": "user", "content": content}]},
+        audio = {
+            "type": "input_audio",
+            "input_audio": {"data": base64.b64encode(wav).decode(), "format": "wav"},
+        }
+        return ask(
+            http, "gpt-4o-audio-preview", [{"type": "text", "text": "Translate this to Spanish."}, audio]
         )
-        response.raise_for_status()
-        return response.json()["choices"][0]["message"]["content"]
 
     direct_clip(clips[-1])
     sample_reply = ask_clip(clips[-1])
