@@ -200,15 +200,30 @@ def _receipt_lines() -> list[tuple[str, str, str]]:
 
 def make_receipt(path: Path, width: int = 800) -> None:
     """Render receipt.png: black DejaVu Sans text on white, sized for OCR."""
-    basic = ImageFont.Layout.BASIC  # same glyphs with or without libraqm, and no "fi" ligatures
-    fonts = {
-        "title": ImageFont.truetype(str(SANS_BOLD), 44, layout_engine=basic),
-        "total": ImageFont.truetype(str(SANS_BOLD), 34, layout_engine=basic),
-        "text": ImageFont.truetype(str(SANS), 30, layout_engine=basic),
-    }
     heights = {"title": 72, "total": 56, "gap": 24, "rule": 28}
-    rows = _receipt_lines()
-    margin, line = 60, 46
+    image = _receipt_image(_receipt_lines(), width, (44, 34, 30), heights, margin=60, line=46, rule_at=12)
+    image.save(path, "PNG", optimize=True)
+
+
+def _receipt_image(
+    rows: list[tuple[str, str, str]],
+    width: int,
+    sizes: tuple[int, int, int],
+    heights: dict[str, int],
+    margin: int,
+    line: int,
+    rule_at: int,
+) -> Image.Image:
+    """A receipt drawn in black on white (grey levels): ``rows`` of (style, left, right), with the title,
+    total and text in DejaVu Sans at ``sizes``, each style's row ``heights`` (``line`` for the others),
+    and rules ``rule_at`` pixels below their row's top."""
+    basic = ImageFont.Layout.BASIC  # same glyphs with or without libraqm, and no "fi" ligatures
+    title, total, text = sizes
+    fonts = {
+        "title": ImageFont.truetype(str(SANS_BOLD), title, layout_engine=basic),
+        "total": ImageFont.truetype(str(SANS_BOLD), total, layout_engine=basic),
+        "text": ImageFont.truetype(str(SANS), text, layout_engine=basic),
+    }
     height = 2 * margin + sum(heights.get(style, line) for style, _, _ in rows)
     image = Image.new("L", (width, height), 255)
     draw = ImageDraw.Draw(image)
@@ -216,14 +231,14 @@ def make_receipt(path: Path, width: int = 800) -> None:
     for style, left, right in rows:
         font = fonts.get(style, fonts["text"])
         if style == "rule":
-            draw.line((margin, y + 12, width - margin, y + 12), fill=0, width=2)
+            draw.line((margin, y + rule_at, width - margin, y + rule_at), fill=0, width=2)
         elif style in ("title", "center"):
             draw.text((width // 2, y), left, font=font, fill=0, anchor="ma")
         elif style in ("row", "total"):
             draw.text((margin, y), left, font=font, fill=0)
             draw.text((width - margin, y), right, font=font, fill=0, anchor="ra")
         y += heights.get(style, line)
-    image.save(path, "PNG", optimize=True)
+    return image
 
 
 # ---------------------------------------------------------------- receipts (batch_documents.ipynb)
@@ -283,28 +298,8 @@ def receipt_rows(number: int) -> tuple[str, list[tuple[str, str, str]], str]:
 
 def draw_receipt(rows: list[tuple[str, str, str]], width: int = 480) -> Image.Image:
     """A small receipt: DejaVu Sans on white, reduced to 4 grey levels (small PNGs that OCR reads well)."""
-    basic = ImageFont.Layout.BASIC
-    fonts = {
-        "title": ImageFont.truetype(str(SANS_BOLD), 30, layout_engine=basic),
-        "total": ImageFont.truetype(str(SANS_BOLD), 24, layout_engine=basic),
-        "text": ImageFont.truetype(str(SANS), 20, layout_engine=basic),
-    }
     heights = {"title": 48, "total": 40, "gap": 14, "rule": 20}
-    margin, line = 32, 32
-    height = 2 * margin + sum(heights.get(style, line) for style, _, _ in rows)
-    image = Image.new("L", (width, height), 255)
-    draw = ImageDraw.Draw(image)
-    y = margin
-    for style, left, right in rows:
-        font = fonts.get(style, fonts["text"])
-        if style == "rule":
-            draw.line((margin, y + 9, width - margin, y + 9), fill=0, width=2)
-        elif style in ("title", "center"):
-            draw.text((width // 2, y), left, font=font, fill=0, anchor="ma")
-        elif style in ("row", "total"):
-            draw.text((margin, y), left, font=font, fill=0)
-            draw.text((width - margin, y), right, font=font, fill=0, anchor="ra")
-        y += heights.get(style, line)
+    image = _receipt_image(rows, width, (30, 24, 20), heights, margin=32, line=32, rule_at=9)
     return image.quantize(colors=4, dither=Image.Dither.NONE)
 
 
