@@ -52,8 +52,10 @@ def load_engine() -> Any:
     engine = RapidOCR()
     engine.text_cls = None  # no angle classifier (see ocr._ocr_run): its session is not kept
     engine.text_det.infer = Session(core.read_model(paths["Det"]["model_path"]), core, EXACT)
-    engine.text_rec.session = Session(core.read_model(paths["Rec"]["model_path"]), core, EXACT)
-    engine.line_session = LineRecogniser(core.read_model(paths["Rec"]["model_path"]), core)
+    recogniser = core.read_model(paths["Rec"]["model_path"])
+    # Compiled first: the line recogniser then extends the same graph with its top-1 step.
+    engine.text_rec.session = Session(recogniser, core, EXACT)
+    engine.line_session = LineRecogniser(recogniser, core)
     _detect_at_short_side(engine)
     # RapidOCR first shrinks an image to 2000 px on its long side and cuts the line crops from that;
     # detection is sized by DET_SHORT_SIDE anyway, so the crops are cut from the full-size image
